@@ -1,0 +1,101 @@
+"""MNIST as whole tensors, and binarization.
+
+`torchvision.datasets.MNIST` converts every item to a PIL image on access; that is the slow path on a CPU. We read
+its decoded tensors once (`.data`, `.targets`) and batch them ourselves.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+SPLITS = ("train", "test")
+BINARIZE_METHODS = ("threshold", "stochastic")
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The folder that holds `MNIST/raw/`: the argument, else env `ASGN2_DATA`, else `./data`."""
+    if root is not None:
+        return Path(root)
+    return Path(os.environ.get("ASGN2_DATA", "data"))
+
+
+def _download_allowed(download: bool | None) -> bool:
+    """Explicit argument wins; otherwise download unless env `ASGN2_OFFLINE` is set to a true value."""
+    if download is not None:
+        return download
+    return os.environ.get("ASGN2_OFFLINE", "").lower() not in ("1", "true", "yes")
+
+
+def _missing_files(root: Path) -> list[str]:
+    raw = root / "MNIST" / "raw"
+    return [name for name in MNIST_FILES if not (raw / name).is_file()]
+
+
+def load_mnist(
+    split: str = "train", root: str | os.PathLike | None = None, download: bool | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return MNIST `split` as `(images uint8 (N, 1, 28, 28), labels int64 (N,))`.
+
+    N is 60000 for "train" and 10000 for "test". The files are read from `<root>/MNIST/raw/`; when they are missing
+    they are downloaded if allowed (see `_download_allowed`), otherwise a `FileNotFoundError` says what to put where.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    from torchvision.datasets import MNIST  # deferred: torchvision is slow to import
+
+    root = data_root(root)
+    missing = _missing_files(root)
+    if missing and not _download_allowed(download):
+        raise FileNotFoundError(
+            f"MNIST not found: {', '.join(missing)} missing from {(root / 'MNIST' / 'raw').resolve()}. "
+            f"Put the four files {', '.join(MNIST_FILES)} (unpacked, or as .gz) there, point env ASGN2_DATA at the "
+            "folder that holds MNIST/raw/, or allow the download (download=True, or unset ASGN2_OFFLINE)."
+        )
+    try:
+        dataset = MNIST(root=str(root), train=(split == "train"), download=bool(missing))
+    except (OSError, RuntimeError) as err:
+        raise FileNotFoundError(
+            f"Could not read or download MNIST into {(root / 'MNIST' / 'raw').resolve()} ({err}). "
+            f"Without a network, copy the files {', '.join(MNIST_FILES)} there."
+        ) from err
+    images = dataset.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28)
+    labels = dataset.targets.to(torch.int64)
+    return images, labels
+
+
+def check_uint8_images(images: torch.Tensor, name: str = "images") -> None:
+    """Raise `ValueError` unless `images` is a uint8 tensor of shape (N, 1, H, W)."""
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of dtype uint8 and shape (N, 1, H, W), got {type(images)}")
+    if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(
+            f"{name} must be uint8 with shape (N, 1, H, W) (pixel values 0..255), "
+            f"got dtype {images.dtype} and shape {tuple(images.shape)}"
+        )
+
+
+def binarize(images: torch.Tensor, method: str = "threshold", seed: int = 0) -> torch.Tensor:
+    """Binarize uint8 images (N, 1, H, W) to float32 {0., 1.} of the same shape.
+
+    - "threshold": 1 where intensity/255 > 0.5 (i.e. pixel >= 128).
+    - "stochastic": one Bernoulli draw per pixel with probability intensity/255, from a generator seeded by `seed`,
+      so the same seed gives the same dataset. This is the convention of the binarized-MNIST likelihood benchmarks
+      (e.g. PixelCNN's 81.30 nats).
+    """
+    check_uint8_images(images)
+    if method == "threshold":
+        return (images >= 128).to(torch.float32)
+    if method == "stochastic":
+        generator = torch.Generator().manual_seed(seed)
+        uniform = torch.rand(images.shape, generator=generator)
+        return (uniform < images.to(torch.float32) / 255.0).to(torch.float32)
+    raise ValueError(f"method must be one of {BINARIZE_METHODS}, got {method!r}")
