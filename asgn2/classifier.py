@@ -33,7 +33,7 @@ class MnistClassifier(nn.Module):
     `features(x) -> (N, 128)` is the penultimate layer (after ReLU), used for FID.
     """
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self, width: int = 16) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(1, width, 5, padding=2, bias=False),
@@ -60,12 +60,15 @@ class MnistClassifier(nn.Module):
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 1, 28, 28) -> float32 in [0, 1]; float input is taken to be in [0, 1] already (e.g. binary)."""
+    if images.dim() != 4 or images.shape[1:] != (1, 28, 28) or not (
+        images.dtype == torch.uint8 or images.is_floating_point()
+    ):
+        raise ValueError(
+            "expected images of shape (N, 1, 28, 28), uint8 or float in [0, 1]; "
+            f"got {images.dtype} {tuple(images.shape)}"
+        )
     if images.dtype == torch.uint8:
         return images.to(torch.float32) / 255.0
-    if not images.is_floating_point() or images.dim() != 4 or images.shape[1:] != (1, 28, 28):
-        raise ValueError(
-            f"expected images of shape (N, 1, 28, 28), uint8 or float in [0, 1]; got {images.dtype} {tuple(images.shape)}"
-        )
     return images.to(torch.float32)
 
 

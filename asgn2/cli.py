@@ -28,7 +28,9 @@ def _run(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--profile", choices=PROFILE_NAMES, help="sizes and budgets (default: env ASGN2_PROFILE or 'default')")
+    common.add_argument(
+        "--profile", choices=PROFILE_NAMES, help="sizes and budgets (default: env ASGN2_PROFILE or 'default')"
+    )
     common.add_argument("--data", help="folder holding MNIST/raw/ (default: env ASGN2_DATA or ./data)")
     common.add_argument("--device", help="cpu, cuda, mps (default: env ASGN2_DEVICE, else the best available)")
     common.add_argument("--threads", type=int, help="torch intra-op threads (default: env ASGN2_THREADS or torch's)")

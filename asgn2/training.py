@@ -246,7 +246,12 @@ def train(
 
     from tqdm.auto import tqdm  # deferred: only the loop needs it
 
-    bar = tqdm(total=total_steps, initial=history.steps, desc=config.desc, disable=not progress_enabled(config.progress))
+    bar = tqdm(
+        total=total_steps,
+        initial=history.steps,
+        desc=config.desc,
+        disable=not progress_enabled(config.progress),
+    )
     start = time.perf_counter()
     wall_before = history.wall_time_s
     step = history.steps
@@ -265,8 +270,10 @@ def train(
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf"))
             value = loss.item()
             if not (math.isfinite(value) and math.isfinite(float(grad_norm))):
-                where = f"the last good checkpoint ({checkpoint}, step {history.steps}) is intact" if checkpoint else (
-                    "no checkpoint was requested"
+                where = (
+                    f"the last good checkpoint ({checkpoint}, step {history.steps}) is intact"
+                    if checkpoint
+                    else ("no checkpoint was requested")
                 )
                 raise NonFiniteLossError(
                     f"{config.desc}: loss {value}, gradient norm {float(grad_norm)} at step {step}; stopped, {where}. "

@@ -1,0 +1,78 @@
+"""MNIST loading (real files), the missing-data error, and binarization."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from asgn2.data import MNIST_FILES, binarize, load_mnist
+
+TRAIN_HISTOGRAM = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_HISTOGRAM = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize(
+    ("split", "n", "histogram"), [("train", 60000, TRAIN_HISTOGRAM), ("test", 10000, TEST_HISTOGRAM)]
+)
+def test_load_mnist_real(split, n, histogram, request):
+    images, labels = request.getfixturevalue(f"mnist_{split}")
+    assert images.shape == (n, 1, 28, 28) and images.dtype == torch.uint8
+    assert labels.shape == (n,) and labels.dtype == torch.int64
+    assert torch.bincount(labels, minlength=10).tolist() == histogram
+    assert images.min() == 0 and images.max() == 255
+
+
+def test_missing_data_offline_names_files_and_folder(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load_mnist("train", root=tmp_path, download=False)
+    message = str(info.value)
+    assert all(name in message for name in MNIST_FILES)
+    assert str((tmp_path / "MNIST" / "raw").resolve()) in message
+
+
+def test_offline_env_forbids_download(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASGN2_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="ASGN2_DATA"):
+        load_mnist("test", root=tmp_path)
+
+
+def test_bad_split():
+    with pytest.raises(ValueError, match="split must be one of"):
+        load_mnist("validation")
+
+
+def test_threshold_binarization_is_exact():
+    images = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16)
+    binary = binarize(images, "threshold")
+    assert binary.dtype == torch.float32 and binary.shape == images.shape
+    assert torch.equal(binary.flatten(), (torch.arange(256) >= 128).float())  # intensity/255 > 0.5 <=> pixel >= 128
+
+
+def test_stochastic_binarization_reproducible_and_unbiased():
+    images = torch.full((200, 1, 28, 28), 64, dtype=torch.uint8)
+    a, b = binarize(images, "stochastic", seed=3), binarize(images, "stochastic", seed=3)
+    assert torch.equal(a, b)
+    assert not torch.equal(a, binarize(images, "stochastic", seed=4))
+    assert set(a.unique().tolist()) <= {0.0, 1.0}
+    p, n = 64 / 255, a.numel()
+    assert abs(a.mean().item() - p) < 5 * (p * (1 - p) / n) ** 0.5
+
+
+def test_stochastic_binarization_keeps_extremes():
+    images = torch.tensor([0, 255], dtype=torch.uint8).reshape(1, 1, 1, 2).repeat(50, 1, 1, 1)
+    binary = binarize(images, "stochastic", seed=0)
+    assert binary[..., 0].eq(0).all() and binary[..., 1].eq(1).all()
+
+
+@pytest.mark.parametrize(
+    ("images", "method", "match"),
+    [
+        (torch.zeros(2, 1, 28, 28), "threshold", "uint8"),
+        (torch.zeros(2, 28, 28, dtype=torch.uint8), "threshold", r"\(N, 1, H, W\)"),
+        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "otsu", "method must be one of"),
+    ],
+)
+def test_binarize_bad_input(images, method, match):
+    with pytest.raises(ValueError, match=match):
+        binarize(images, method)
