@@ -1,0 +1,124 @@
+"""The submission bundle the assignment asks for, in one command.
+
+    python -m asgn2 submit --last Doe --first Jane [--out submission/] [--execute]
+
+writes `Doe_Jane_Assgn2.ipynb` (the executed notebook, renamed), `programming_q1.pdf` and `programming_q2.pdf` (each
+only its own question's part of the notebook) and `written_q1.pdf` ... `written_q4.pdf`. Notebook cells are tagged
+`setup`, `q1` or `q2`; a question's PDF holds the `setup` cells and its own. Without TeX it says what to install and
+writes HTML versions instead of the PDFs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOK = REPO / "Lastname_Firstname_Asgn2.ipynb"
+QUESTIONS = ("q1", "q2")
+WRITTEN = ("q1", "q2", "q3", "q4")
+TEX_HINT = (
+    "PDF export needs TeX: apt-get install -y --no-install-recommends pandoc texlive-xetex texlive-fonts-recommended "
+    "texlive-plain-generic texlive-science latexmk (or the MiKTeX / MacTeX equivalents)."
+)
+
+
+def tex_available() -> bool:
+    return all(shutil.which(tool) for tool in ("xelatex", "latexmk", "pandoc"))
+
+
+def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 3600) -> float:
+    """Run every cell of `source` on a fresh kernel (env ASGN2_PROFILE=profile) and save it, outputs included, to
+    `target`; return the wall time in seconds. A cell that raises stops the run with nbclient's CellExecutionError."""
+    import nbclient
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    os.environ["ASGN2_PROFILE"] = profile  # the kernel inherits this process's environment
+    start = time.perf_counter()
+    client = nbclient.NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(REPO)}})
+    client.execute()
+    nbformat.write(nb, target)
+    return time.perf_counter() - start
+
+
+def question_notebook(nb, question: str):
+    """A copy of `nb` with only the cells tagged "setup" or `question`."""
+    import copy
+
+    part = copy.deepcopy(nb)
+    part.cells = [c for c in nb.cells if {"setup", question} & set(c.get("metadata", {}).get("tags", []))]
+    return part
+
+
+def export(nb, path: Path, pdf: bool) -> Path:
+    """Write `nb` as PDF (nbconvert via xelatex) or, without TeX, as HTML; return the path written."""
+    from nbconvert import HTMLExporter, PDFExporter
+
+    exporter = PDFExporter() if pdf else HTMLExporter()
+    path = path.with_suffix(".pdf" if pdf else ".html")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(REPO)}})
+    path.write_bytes(body if isinstance(body, bytes) else body.encode())
+    return path
+
+
+def build_written(out: Path) -> list[Path]:
+    """Compile the written answers (written/Makefile) and copy them to out/written_qK.pdf."""
+    subprocess.run(["make", "-C", str(REPO / "written"), f"PY={sys.executable}"], check=True)
+    written = []
+    for q in WRITTEN:
+        target = out / f"written_{q}.pdf"
+        shutil.copyfile(REPO / "written" / "build" / f"{q}.pdf", target)
+        written.append(target)
+    return written
+
+
+def _check_name(name: str, what: str) -> str:
+    if not re.fullmatch(r"[A-Za-z][A-Za-z'-]*", name):
+        raise ValueError(f"{what} must be letters (hyphens and apostrophes allowed), as on Quercus; got {name!r}")
+    return name
+
+
+def build_submission(
+    last: str, first: str, out: Path, notebook: Path = NOTEBOOK, execute: bool = False, profile: str = "default"
+) -> list[Path]:
+    """Write the bundle into `out`; return the files written. `execute` runs the notebook first."""
+    import nbformat
+
+    out.mkdir(parents=True, exist_ok=True)
+    renamed = out / f"{_check_name(last, 'last name')}_{_check_name(first, 'first name')}_Assgn2.ipynb"
+    if execute:
+        seconds = execute_notebook(notebook, renamed, profile)
+        print(f"executed {notebook.name} ({profile} profile) in {seconds:.0f} s")
+    else:
+        if not notebook.is_file():
+            raise FileNotFoundError(f"no notebook at {notebook}")
+        shutil.copyfile(notebook, renamed)
+    nb = nbformat.read(renamed, as_version=4)
+    pdf = tex_available()
+    if not pdf:
+        print(f"TeX not found: writing HTML instead of PDF. {TEX_HINT}")
+    files = [renamed] + [export(question_notebook(nb, q), out / f"programming_{q}", pdf) for q in QUESTIONS]
+    if pdf:
+        files += build_written(out)
+    return files
+
+
+def _cli_submit(args: argparse.Namespace) -> None:
+    files = build_submission(args.last, args.first, Path(args.out), execute=args.execute, profile=args.profile or "default")
+    print("\n".join(f"wrote {f}" for f in files))
+
+
+def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("submit", parents=[common], help="build the submission bundle (notebook + PDFs)")
+    p.add_argument("--last", required=True, help="your last name, as on Quercus")
+    p.add_argument("--first", required=True, help="your first name, as on Quercus")
+    p.add_argument("--out", default="submission", help="output folder (default: submission/)")
+    p.add_argument("--execute", action="store_true", help="execute the notebook first (on a fresh kernel)")
+    p.set_defaults(func=_cli_submit)
