@@ -10,7 +10,7 @@ from .profiles import PROFILE_NAMES
 from .training import configure_threads
 
 # Modules with an `add_commands(subparsers, common)` function and, optionally, a `run_main(args)` step of `run`.
-COMMAND_MODULES = ["asgn2.classifier"]
+COMMAND_MODULES = ["asgn2.classifier", "asgn2.pixelcnn", "asgn2.inpainting", "asgn2.submit"]
 
 
 def _modules() -> list:
