@@ -10,7 +10,15 @@ from .profiles import PROFILE_NAMES
 from .training import configure_threads
 
 # Modules with an `add_commands(subparsers, common)` function and, optionally, a `run_main(args)` step of `run`.
-COMMAND_MODULES = ["asgn2.classifier", "asgn2.pixelcnn", "asgn2.inpainting", "asgn2.submit"]
+COMMAND_MODULES = [
+    "asgn2.classifier",
+    "asgn2.pixelcnn",
+    "asgn2.inpainting",
+    "asgn2.realnvp",
+    "asgn2.divergences",
+    "asgn2.fid",
+    "asgn2.submit",
+]
 
 
 def _modules() -> list:

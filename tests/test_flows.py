@@ -1,0 +1,167 @@
+"""The flow contract, checked exactly: round trips, log-dets against autograd, normalised densities.
+
+One generic round-trip test serves every transform and the whole Real NVP."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from asgn2.flows import ActNorm, Composite, Logit, Scale, Transform, standard_normal_log_prob
+from asgn2.realnvp import AffineCoupling, RealNVP, RealNVPConfig, checkerboard, dequantize
+
+
+def perturbed(transform: Transform, scale: float = 0.05, seed: int = 0) -> Transform:
+    """Random parameters everywhere (couplings start as the identity, which would make the tests trivial)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for p in transform.parameters():
+            p.add_(scale * torch.randn_like(p))
+    return transform.eval()
+
+
+def small_realnvp() -> RealNVP:
+    model = RealNVP(RealNVPConfig(n_couplings=4, hidden=32))
+    model.train()
+    model(dequantize(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)))  # actnorm's data-dependent init
+    return perturbed(model)
+
+
+def unit_inputs(n: int = 8, d: int = 784) -> torch.Tensor:
+    y = torch.rand(n, d)
+    y[0], y[1] = 0.0, 1.0 - 2**-20  # both ends of [0, 1)
+    return y
+
+
+# name -> (transform factory, input factory, the scale on which errors are measured)
+CASES = {
+    "scale": (lambda: Scale(1 / 256), lambda: 256 * unit_inputs(), 256.0),
+    "logit 1e-6": (lambda: Logit(1e-6), unit_inputs, 1.0),
+    "logit 0.05": (lambda: Logit(0.05), unit_inputs, 1.0),
+    "actnorm": (lambda: perturbed(ActNorm(784), 0.5), lambda: torch.randn(8, 784), 1.0),
+    "coupling": (lambda: perturbed(AffineCoupling(checkerboard(), 64)), lambda: 3 * torch.randn(8, 784), 1.0),
+    "composite": (
+        lambda: perturbed(Composite([Logit(1e-6), AffineCoupling(checkerboard(), 32), ActNorm(784)])),
+        unit_inputs,
+        1.0,
+    ),
+    "realnvp random": (small_realnvp, lambda: 256 * unit_inputs(), 256.0),
+    "realnvp all 0": (small_realnvp, lambda: dequantize(torch.zeros(4, 1, 28, 28, dtype=torch.uint8)), 256.0),
+    "realnvp all 255": (small_realnvp, lambda: dequantize(torch.full((4, 1, 28, 28), 255, dtype=torch.uint8)), 256.0),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_round_trip_and_log_dets_cancel(name):
+    make, inputs, scale = CASES[name]
+    transform, x = make(), inputs()
+    with torch.no_grad():
+        z, log_det = transform(x)
+        x_back, log_det_back = transform.inverse(z)
+    assert log_det.shape == log_det_back.shape == (x.shape[0],)
+    assert (x_back.view_as(x) - x).abs().max() / scale < 1e-5  # within 1e-5 of the input's range
+    dims = x[0].numel()  # float32 sums of `dims` terms: allow 1e-6 per term
+    assert ((log_det + log_det_back).abs() <= 1e-6 * (dims + log_det.abs())).all()
+
+
+@pytest.mark.mnist
+def test_round_trip_on_real_mnist(mnist_test):
+    model, v = small_realnvp(), dequantize(mnist_test[0][:64], torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        back = model.inverse(model(v)[0])[0].view_as(v)
+    assert (back - v).abs().max() / 256 < 1e-5
+
+
+def test_log_det_equals_autograd_jacobian_of_full_784_dim_model():
+    model = small_realnvp().double()
+    v = dequantize(torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)).double().flatten(1)
+    for sample in v:
+        # one backward pass gives the whole Jacobian: row k of the batch gradient is d z_k / d v
+        rows = sample.repeat(784, 1).requires_grad_(True)
+        z = model(rows)[0]
+        z.diagonal().sum().backward()
+        jacobian = rows.grad
+        sign, logabsdet = torch.linalg.slogdet(jacobian)
+        assert sign != 0
+        assert abs(logabsdet.item() - model(sample[None])[1].item()) < 1e-6
+
+
+def integrate_2d(log_prob, lo: float, hi: float, steps: int) -> float:
+    grid = torch.linspace(lo, hi, steps, dtype=torch.float64)
+    step = (hi - lo) / (steps - 1)
+    points = torch.cartesian_prod(grid, grid)
+    return (log_prob(points).exp().sum() * step**2).item()
+
+
+def test_density_of_2d_couplings_integrates_to_one():
+    flow = perturbed(
+        Composite([AffineCoupling(torch.tensor([True, False]), 16), ActNorm(2), AffineCoupling(torch.tensor([False, True]), 16)]),
+        scale=0.5,
+    ).double()
+    with torch.no_grad():
+        mass = integrate_2d(lambda x: standard_normal_log_prob(flow(x)[0]) + flow(x)[1], -12, 12, 1201)
+    assert mass == pytest.approx(1.0, abs=2e-3)
+
+
+@pytest.mark.parametrize("lam", [0.05, 1e-6])
+def test_density_over_pixels_integrates_to_one(lam):
+    """1-D instance of the preprocessing + actnorm. The logit's domain is y in (-c, 1 + c), c = lam / (1 - 2 lam),
+    so the density of v integrates to 1 over 256 * (-c, 1 + c): a little mass lies outside [0, 256) and the
+    likelihood of the pixel cube is a (slightly) conservative bound on the discrete code length."""
+    flow = Composite([Scale(1 / 256), Logit(lam), perturbed(ActNorm(1), 0.5)]).double()
+    c = lam / (1 - 2 * lam)
+
+    def mass(lo: float, hi: float) -> float:
+        v = torch.linspace(lo, hi, 400001, dtype=torch.float64)[1:-1, None]
+        with torch.no_grad():
+            density = (standard_normal_log_prob(flow(v)[0]) + flow(v)[1]).exp()
+        return torch.trapezoid(density, v[:, 0]).item()
+
+    assert mass(-256 * c, 256 * (1 + c)) == pytest.approx(1.0, abs=1e-4)
+    inside = mass(0, 256)
+    assert inside <= 1.0 + 1e-9 and (inside > 1 - 1e-4 if lam == 1e-6 else inside < 1 - 1e-3)
+
+
+def test_sampling_reproducible_and_temperature_zero_is_inverse_of_zero():
+    model = small_realnvp()
+    a = model.sample(5, 0.8, torch.Generator().manual_seed(1))
+    assert a.dtype == torch.uint8 and a.shape == (5, 1, 28, 28)
+    assert torch.equal(a, model.sample(5, 0.8, torch.Generator().manual_seed(1)))
+    cold = model.sample(4, 0.0, as_uint8=False)
+    with torch.no_grad():
+        mode = model.inverse(torch.zeros(1, 784))[0].view(1, 1, 28, 28) / 256
+    assert torch.allclose(cold, mode.expand_as(cold), atol=1e-6)
+
+
+def test_log_prob_is_base_plus_log_det():
+    model = small_realnvp()
+    v = dequantize(torch.randint(0, 256, (3, 1, 28, 28), dtype=torch.uint8))
+    with torch.no_grad():
+        z, log_det = model(v)
+        expected = -0.5 * (z**2).sum(1) - 392 * math.log(2 * math.pi) + log_det
+        assert torch.allclose(model.log_prob(v), expected)
+
+
+@pytest.mark.parametrize(
+    ("v", "match"),
+    [
+        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "dequantize"),
+        (torch.zeros(2, 28, 28), r"\(N, 1, 28, 28\) or \(N, 784\)"),
+        (torch.full((2, 784), 300.0), r"\[0, 256\]"),
+        (torch.full((2, 784), -1.0), r"\[0, 256\]"),
+    ],
+)
+def test_bad_input(v, match):
+    with pytest.raises(ValueError, match=match):
+        small_realnvp().log_prob(v)
+
+
+def test_bad_parameters():
+    with pytest.raises(ValueError, match="lam"):
+        Logit(0.5)
+    with pytest.raises(ValueError, match="positive"):
+        Scale(0.0)
+    with pytest.raises(ValueError, match="uint8"):
+        dequantize(torch.zeros(2, 1, 28, 28))
