@@ -34,7 +34,9 @@ def show_grid(images: torch.Tensor, title: str = "", nrow: int = 8, ax=None, **g
         ncol = min(nrow, images.shape[0])
         nrows = -(-images.shape[0] // nrow)
         _, ax = plt.subplots(figsize=(0.6 * ncol + 0.4, 0.6 * nrows + 0.6))
-    ax.imshow(image_grid(images, nrow, **grid_kwargs).cpu().numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(
+        image_grid(images, nrow, **grid_kwargs).cpu().numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest"
+    )
     ax.set_title(title)
     ax.axis("off")
     return ax

@@ -230,12 +230,21 @@ def quality_table(rows: list[dict[str, float | str]]) -> str:
 # -------------------------------------------------------------------------------------------------------- figures
 
 
-def plot_inpainting(model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 3, candidates: int = 16,
-                    seed: int = 0, title: str = ""):
+def plot_inpainting(
+    model: PixelCNN,
+    images: torch.Tensor,
+    known: torch.Tensor,
+    samples: int = 3,
+    candidates: int = 16,
+    seed: int = 0,
+    title: str = "",
+):
     """Figure: one row per image: original | masked (hole in grey) | `samples` completions per method."""
     import matplotlib.pyplot as plt
 
-    outs = {m: inpaint(model, images, known, m, samples, candidates, torch.Generator().manual_seed(seed)) for m in METHODS}
+    outs = {
+        m: inpaint(model, images, known, m, samples, candidates, torch.Generator().manual_seed(seed)) for m in METHODS
+    }
     n, cols = images.shape[0], 2 + samples * len(METHODS)
     fig, axes = plt.subplots(n, cols, figsize=(0.9 * cols, 0.9 * n + 0.5), squeeze=False)
     headers = ["original", "masked"] + [f"{m} {j + 1}" for m in METHODS for j in range(samples)]
@@ -267,7 +276,9 @@ def _cli_inpaint(args: argparse.Namespace) -> None:
 
 
 def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("inpaint", parents=[common], help="inpaint test digits with the PixelCNN, write a PNG grid")
+    p = subparsers.add_parser(
+        "inpaint", parents=[common], help="inpaint test digits with the PixelCNN, write a PNG grid"
+    )
     p.add_argument("--holes", choices=HOLE_KINDS, default="bottom")
     p.add_argument("--n", type=int, default=6, help="test images")
     p.add_argument("--samples", type=int, default=3, help="completions per image and method")

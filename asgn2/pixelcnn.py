@@ -43,7 +43,9 @@ class MaskedConv2d(nn.Conv2d):
         if mask_type not in ("A", "B"):
             raise ValueError(f"mask_type must be 'A' or 'B', got {mask_type!r}")
         if not isinstance(kernel_size, int) or kernel_size < 1 or kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be an odd positive int (the output pixel is the centre), got {kernel_size}")
+            raise ValueError(
+                f"kernel_size must be an odd positive int (the output pixel is the centre), got {kernel_size}"
+            )
         centre = kernel_size // 2
         super().__init__(in_channels, out_channels, (centre + 1, kernel_size), padding=(0, centre), **conv_kwargs)
         self.mask_type = mask_type
@@ -111,7 +113,10 @@ class PixelCNN(nn.Module):
         self.input = MaskedConv2d(1, config.channels, 7, "A")
         self.blocks = nn.ModuleList(ResidualBlock(config.channels, config.kernel_size) for _ in range(config.n_blocks))
         self.head = nn.Sequential(
-            nn.ReLU(), nn.Conv2d(config.channels, config.head_channels, 1), nn.ReLU(), nn.Conv2d(config.head_channels, 1, 1)
+            nn.ReLU(),
+            nn.Conv2d(config.channels, config.head_channels, 1),
+            nn.ReLU(),
+            nn.Conv2d(config.head_channels, 1, 1),
         )
 
     @property
@@ -181,14 +186,20 @@ class PixelCNNProfile:
 PROFILES: dict[str, PixelCNNProfile] = {
     "quick": PixelCNNProfile(
         PixelCNNConfig(channels=32, n_blocks=4, head_channels=32),
-        TrainConfig(epochs=1, max_steps=300, lr=3e-3, warmup_steps=30, eval_every=150, desc="pixelcnn"),
+        TrainConfig(epochs=1, max_steps=150, batch_size=64, lr=3e-3, warmup_steps=20, desc="pixelcnn"),
         eval_images=1000,
     ),
     "default": PixelCNNProfile(
         PixelCNNConfig(channels=48, n_blocks=5, head_channels=64),
         TrainConfig(
-            epochs=2, max_steps=700, time_budget_s=600, lr=3e-3, warmup_steps=100, eval_every=350,
-            checkpoint_every=100, desc="pixelcnn",
+            epochs=2,
+            max_steps=600,
+            time_budget_s=600,
+            lr=3e-3,
+            warmup_steps=60,
+            eval_every=300,
+            checkpoint_every=100,
+            desc="pixelcnn",
         ),
     ),
     "full": PixelCNNProfile(

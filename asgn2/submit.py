@@ -42,7 +42,9 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     nb = nbformat.read(source, as_version=4)
     os.environ["ASGN2_PROFILE"] = profile  # the kernel inherits this process's environment
     start = time.perf_counter()
-    client = nbclient.NotebookClient(nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(REPO)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+    )
     client.execute()
     nbformat.write(nb, target)
     return time.perf_counter() - start
@@ -111,7 +113,9 @@ def build_submission(
 
 
 def _cli_submit(args: argparse.Namespace) -> None:
-    files = build_submission(args.last, args.first, Path(args.out), execute=args.execute, profile=args.profile or "default")
+    files = build_submission(
+        args.last, args.first, Path(args.out), execute=args.execute, profile=args.profile or "default"
+    )
     print("\n".join(f"wrote {f}" for f in files))
 
 

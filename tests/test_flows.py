@@ -97,7 +97,13 @@ def integrate_2d(log_prob, lo: float, hi: float, steps: int) -> float:
 
 def test_density_of_2d_couplings_integrates_to_one():
     flow = perturbed(
-        Composite([AffineCoupling(torch.tensor([True, False]), 16), ActNorm(2), AffineCoupling(torch.tensor([False, True]), 16)]),
+        Composite(
+            [
+                AffineCoupling(torch.tensor([True, False]), 16),
+                ActNorm(2),
+                AffineCoupling(torch.tensor([False, True]), 16),
+            ]
+        ),
         scale=0.5,
     ).double()
     with torch.no_grad():

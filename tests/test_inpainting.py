@@ -52,8 +52,9 @@ def test_fixed_hole_geometry():
 @pytest.mark.parametrize(("kind", "method"), list(itertools.product(HOLE_KINDS, METHODS)))
 def test_observed_pixels_kept_exactly(kind, method):
     x, known = images(3), hole_mask(kind, 3, seed=3)
-    out = inpaint(tiny_model(), x, known, method, samples_per_image=2, candidates=3,
-                  generator=torch.Generator().manual_seed(0))
+    out = inpaint(
+        tiny_model(), x, known, method, samples_per_image=2, candidates=3, generator=torch.Generator().manual_seed(0)
+    )
     assert out.shape == (3, 2, 1, 28, 28)
     expanded = known.unsqueeze(1).expand_as(out)
     assert torch.equal(out[expanded], x.unsqueeze(1).expand_as(out)[expanded])
@@ -99,8 +100,9 @@ def test_sir_samples_the_exact_posterior():
     assert abs(posterior_1 - prior_1) > 0.15  # the evidence after the hole matters in this instance
 
     draws = 4000
-    out = inpaint(model, x, known, "sir", samples_per_image=draws, candidates=400,
-                  generator=torch.Generator().manual_seed(0))
+    out = inpaint(
+        model, x, known, "sir", samples_per_image=draws, candidates=400, generator=torch.Generator().manual_seed(0)
+    )
     frequency = out[0, :, 0, 10, 10].mean().item()
     assert abs(frequency - posterior_1) < 0.05
 

@@ -117,9 +117,10 @@ def test_row_logits_equal_forward_rows():
 
 def test_sample_is_binary_and_reproducible():
     model = PixelCNN(PixelCNNConfig(channels=8, n_blocks=2, head_channels=8))
-    a = model.sample(3, generator=torch.Generator().manual_seed(0))
-    b = model.sample(3, generator=torch.Generator().manual_seed(0))
-    assert a.shape == (3, 1, H, W) and torch.equal(a, b)
+    a = model.sample(3, generator=torch.Generator().manual_seed(0), image_shape=(1, 12, 12))
+    b = model.sample(3, generator=torch.Generator().manual_seed(0), image_shape=(1, 12, 12))
+    assert a.shape == (3, 1, 12, 12) and torch.equal(a, b)
+    assert not torch.equal(a, model.sample(3, generator=torch.Generator().manual_seed(1), image_shape=(1, 12, 12)))
     assert set(a.unique().tolist()) <= {0.0, 1.0}
 
 
