@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import check_uint8_images, load_mnist
+from .data import load_mnist
 from .profiles import resolve_profile
-from .training import History, TrainConfig, checkpoint_dir, load_trained, select_device, train
+from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
 
 FEATURE_DIM = 128
 
@@ -109,23 +109,21 @@ def train_classifier(
     profile = resolve_profile(profile)
     path = checkpoint_path(profile)
     model = MnistClassifier()
-    if not retrain and (cached := load_trained(model, path)) is not None:
-        return cached[0].to(select_device(device)).eval(), cached[1]
-    if retrain:
-        path.unlink(missing_ok=True)
-    train_x, train_y = load_mnist("train", root)
-    test_x, test_y = load_mnist("test", root)
-    check_uint8_images(train_x, "train images")
-    history = train(
-        model,
-        _loss,
-        (train_x, train_y),
-        PROFILES[profile],
-        eval_fn=lambda m: {"test_accuracy": accuracy(m, test_x, test_y)},
-        checkpoint=path,
-        device=device,
-    )
-    return model.eval(), history
+
+    def fit() -> History:
+        train_x, train_y = load_mnist("train", root)
+        test_x, test_y = load_mnist("test", root)
+        return train(
+            model,
+            _loss,
+            (train_x, train_y),
+            PROFILES[profile],
+            eval_fn=lambda m: {"test_accuracy": accuracy(m, test_x, test_y)},
+            checkpoint=path,
+            device=device,
+        )
+
+    return fit_or_load(model, path, fit, retrain, device)
 
 
 def get_classifier(profile: str | None = None, root: str | None = None, device: str | None = None) -> MnistClassifier:

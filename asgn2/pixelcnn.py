@@ -22,7 +22,7 @@ from torch import nn
 
 from .data import binarize, load_mnist
 from .profiles import resolve_profile
-from .training import History, TrainConfig, checkpoint_dir, load_trained, select_device, train
+from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
 
 IMAGE_SHAPE = (1, 28, 28)
 
@@ -193,11 +193,12 @@ PROFILES: dict[str, PixelCNNProfile] = {
         PixelCNNConfig(channels=48, n_blocks=5, head_channels=64),
         TrainConfig(
             epochs=2,
-            max_steps=600,
+            max_steps=1200,
+            batch_size=64,
             time_budget_s=600,
             lr=3e-3,
-            warmup_steps=60,
-            eval_every=300,
+            warmup_steps=100,
+            eval_every=600,
             checkpoint_every=100,
             desc="pixelcnn",
         ),
@@ -245,22 +246,21 @@ def train_pixelcnn(
     spec = PROFILES[profile]
     path = checkpoint_path(profile)
     model = PixelCNN(spec.model)
-    if retrain:
-        path.unlink(missing_ok=True)
-    elif (cached := load_trained(model, path)) is not None:
-        return cached[0].to(select_device(device)).eval(), cached[1]
-    train_images = load_mnist("train", root)[0]
-    eval_x = test_set(root)[: spec.eval_images]
-    history = train(
-        model,
-        pixelcnn_loss,
-        train_images,
-        spec.train,
-        eval_fn=lambda m: {"test_nll": test_nll(m, eval_x)},
-        checkpoint=path,
-        device=device,
-    )
-    return model.eval(), history
+
+    def fit() -> History:
+        train_images = load_mnist("train", root)[0]
+        eval_x = test_set(root)[: spec.eval_images]
+        return train(
+            model,
+            pixelcnn_loss,
+            train_images,
+            spec.train,
+            eval_fn=lambda m: {"test_nll": test_nll(m, eval_x)},
+            checkpoint=path,
+            device=device,
+        )
+
+    return fit_or_load(model, path, fit, retrain, device)
 
 
 def _cli_train(args: argparse.Namespace) -> None:

@@ -27,7 +27,7 @@ from torch import nn
 from .data import check_uint8_images, load_mnist
 from .flows import ActNorm, Composite, Logit, Scale, Transform, standard_normal_log_prob
 from .profiles import resolve_profile
-from .training import History, TrainConfig, checkpoint_dir, load_trained, select_device, train
+from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
 
 D = 784
 IMAGE_SHAPE = (1, 28, 28)
@@ -229,22 +229,21 @@ def train_realnvp(
     spec = PROFILES[profile]
     path = checkpoint_path(profile)
     model = RealNVP(spec.model)
-    if retrain:
-        path.unlink(missing_ok=True)
-    elif (cached := load_trained(model, path)) is not None:
-        return cached[0].to(select_device(device)).eval(), cached[1]
-    train_images = load_mnist("train", root)[0]
-    eval_images = load_mnist("test", root)[0][: spec.eval_images]
-    history = train(
-        model,
-        realnvp_loss,
-        train_images,
-        spec.train,
-        eval_fn=lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)},
-        checkpoint=path,
-        device=device,
-    )
-    return model.eval(), history
+
+    def fit() -> History:
+        train_images = load_mnist("train", root)[0]
+        eval_images = load_mnist("test", root)[0][: spec.eval_images]
+        return train(
+            model,
+            realnvp_loss,
+            train_images,
+            spec.train,
+            eval_fn=lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)},
+            checkpoint=path,
+            device=device,
+        )
+
+    return fit_or_load(model, path, fit, retrain, device)
 
 
 # -------------------------------------------------------------------------------------------------------- figures

@@ -143,6 +143,19 @@ def load_trained(model: nn.Module, path: str | os.PathLike) -> tuple[nn.Module, 
     return model, history
 
 
+def fit_or_load(
+    model: nn.Module, path: Path, fit: Callable[[], History], retrain: bool = False, device: str | None = None
+) -> tuple[nn.Module, History]:
+    """The finished run cached at `path` if there is one (unless `retrain`), else `fit()`, which trains `model` with
+    checkpoints at `path`. Returns the model in eval mode and the history."""
+    if retrain:
+        path.unlink(missing_ok=True)
+    elif (cached := load_trained(model, path)) is not None:
+        return cached[0].to(select_device(device)).eval(), cached[1]
+    history = fit()
+    return model.eval(), history
+
+
 # -------------------------------------------------------------------------------------------------------- the loop
 
 
