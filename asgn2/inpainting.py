@@ -263,6 +263,8 @@ def plot_inpainting(
 
 
 def _cli_inpaint(args: argparse.Namespace) -> None:
+    import matplotlib.pyplot
+
     from .pixelcnn import test_set, train_pixelcnn
 
     model, _ = train_pixelcnn(args.profile, args.data, args.device)
@@ -272,7 +274,22 @@ def _cli_inpaint(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=150)
+    matplotlib.pyplot.close(fig)
     print(f"wrote {out}")
+
+
+def run_main(args: argparse.Namespace) -> None:
+    """Step of `python -m asgn2 run`: inpainting grids for two hole families under results/."""
+    for holes in ("bottom", "brush"):
+        options = {
+            "holes": holes,
+            "n": 4,
+            "samples": 2,
+            "candidates": 8,
+            "seed": 0,
+            "out": f"results/inpainting_{holes}.png",
+        }
+        _cli_inpaint(argparse.Namespace(**{**vars(args), **options}))
 
 
 def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

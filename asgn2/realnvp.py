@@ -294,12 +294,15 @@ def _cli_sample(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120, bbox_inches="tight")
+    plt.close(fig)
     print(f"wrote {out}")
 
 
 def run_main(args: argparse.Namespace) -> None:
-    """Step of `python -m asgn2 run`."""
+    """Step of `python -m asgn2 run`: train (or load), test bits/dim, samples at three temperatures."""
     _cli_train(argparse.Namespace(**{**vars(args), "retrain": False}))
+    options = {"n": 64, "temperatures": [1.0, 0.8, 0.6], "seed": 0, "out": "results/realnvp_samples.png"}
+    _cli_sample(argparse.Namespace(**{**vars(args), **options}))
 
 
 def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """PixelCNN training throughput: this package's network against a straightforward reference implementation of the
 same network (k x k weight * mask convolutions, float32, default layout), in one run, same batches.
 
-    python benchmarks/bench_pixelcnn.py [--profile default] [--steps 30] [--repeats 5]
+    python benchmarks/bench_pixelcnn.py [--profile default] [--steps 10] [--repeats 3]
 
 Both start from the same weights (the reference's k x k kernels are the package's kernels padded with the
 always-masked rows), so their losses agree step for step; the table shows the median images/s of each and the ratio.
@@ -66,8 +66,8 @@ def steps_per_second(model: nn.Module, batches: list[torch.Tensor], channels_las
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
-    parser.add_argument("--steps", type=int, default=30)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=128)
     args = parser.parse_args()
     torch.manual_seed(0)
