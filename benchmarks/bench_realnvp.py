@@ -1,6 +1,7 @@
 """Real NVP: test bits/dim of the trained model (dequantization seed 0) and its figures.
 
     python benchmarks/bench_realnvp.py [--profile default] [--out results/realnvp]
+    python benchmarks/bench_realnvp.py --actnorm-ablation [--steps 600]
 
 Writes samples at temperatures 1.0 / 0.8 / 0.6, training and validation curves, a latent interpolation between two
 test digits, and the nearest training neighbours of a few samples (to show they are not copies).
@@ -22,11 +23,36 @@ from asgn2.display import show_grid  # noqa: E402
 from asgn2.realnvp import interpolate, nearest_neighbours, test_bits_per_dim, train_realnvp  # noqa: E402
 
 
+def actnorm_ablation(profile: str, steps: int) -> None:
+    """The profile's model with and without ActNorm layers, the same steps and batches, test bits/dim of each."""
+    import dataclasses
+    import time
+
+    from asgn2.realnvp import PROFILES, RealNVP, realnvp_loss
+    from asgn2.training import train
+
+    spec = PROFILES[profile]
+    config = dataclasses.replace(spec.train, max_steps=steps, time_budget_s=None, eval_every=None)
+    train_x, test_x = load_mnist("train")[0], load_mnist("test")[0]
+    print(f"| {profile} model, {steps} steps of {config.batch_size} | test bits/dim | training s |")
+    print("|---|---|---|")
+    for actnorm in (True, False):
+        model = RealNVP(dataclasses.replace(spec.model, actnorm=actnorm))
+        start = time.perf_counter()
+        train(model, realnvp_loss, train_x, config)
+        print(f"| actnorm={actnorm} | {test_bits_per_dim(model, test_x):.4f} | {time.perf_counter() - start:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="default")
     parser.add_argument("--out", default="results/realnvp")
+    parser.add_argument("--actnorm-ablation", action="store_true", help="train with and without ActNorm, compare")
+    parser.add_argument("--steps", type=int, default=600, help="steps of each ablation run")
     args = parser.parse_args()
+    if args.actnorm_ablation:
+        actnorm_ablation(args.profile, args.steps)
+        return
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model, history = train_realnvp(args.profile)
