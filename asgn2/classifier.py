@@ -60,8 +60,10 @@ class MnistClassifier(nn.Module):
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 1, 28, 28) -> float32 in [0, 1]; float input is taken to be in [0, 1] already (e.g. binary)."""
-    if images.dim() != 4 or images.shape[1:] != (1, 28, 28) or not (
-        images.dtype == torch.uint8 or images.is_floating_point()
+    if (
+        images.dim() != 4
+        or images.shape[1:] != (1, 28, 28)
+        or not (images.dtype == torch.uint8 or images.is_floating_point())
     ):
         raise ValueError(
             "expected images of shape (N, 1, 28, 28), uint8 or float in [0, 1]; "

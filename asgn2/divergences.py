@@ -29,8 +29,11 @@ def _as_float64(p: Array, q: Array) -> tuple[Array, Array, bool]:
     """Both inputs as float64 of one kind (torch if either is a tensor); the flag says whether that kind is torch."""
     if isinstance(p, torch.Tensor) or isinstance(q, torch.Tensor):
         device = p.device if isinstance(p, torch.Tensor) else q.device
-        return (torch.as_tensor(p, dtype=torch.float64, device=device),
-                torch.as_tensor(q, dtype=torch.float64, device=device), True)
+        return (
+            torch.as_tensor(p, dtype=torch.float64, device=device),
+            torch.as_tensor(q, dtype=torch.float64, device=device),
+            True,
+        )
     return np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64), False
 
 
@@ -169,7 +172,8 @@ def plot_q3(out: str | Path, q: float = 0.3, points: int = 999) -> dict[str, flo
     ax.axvline(minimizers["kl"], color="k", lw=0.6, ls="--")
     ax.annotate(
         rf"$\theta^* = {minimizers['kl']:.4f}$ (KL), ${minimizers['js']:.4f}$ (JS)",
-        xy=(minimizers["kl"], 0.0), xytext=(minimizers["kl"] + 0.08, 0.55),
+        xy=(minimizers["kl"], 0.0),
+        xytext=(minimizers["kl"] + 0.08, 0.55),
         arrowprops={"arrowstyle": "->", "lw": 0.6},
     )
     ax.set_xlabel(r"$\theta = P(x = 1)$")

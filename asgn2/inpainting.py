@@ -155,8 +155,7 @@ def inpaint(
     k = s if method == "raster" else candidates
     x = images.repeat_interleave(k, 0)
     mask = known.repeat_interleave(k, 0)
-    completions = sample_holes(model, x, mask, generator)
-    completions = torch.where(mask, x, completions)  # observed pixels bit-for-bit, whatever the sampler did
+    completions = sample_holes(model, x, mask, generator)  # observed pixels come back bit for bit
     if method == "raster":
         return completions.view(n, s, *images.shape[1:])
     log_w = observed_log_likelihood(model, completions, mask).view(n, k).cpu()

@@ -53,15 +53,20 @@ def generative_posterior(
     return joint / joint.sum()
 
 
-def discriminative_nll(xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, prior_z: np.ndarray,
-                       p_y_given_z: np.ndarray) -> float:
+def discriminative_nll(
+    xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, prior_z: np.ndarray, p_y_given_z: np.ndarray
+) -> float:
     """Empirical risk of Part 2: −(1/n) Σ_j log Q_{w,θ}(y_j | x_j)."""
-    return -float(np.mean([np.log(discriminative_posterior(x, decoded, prior_z, p_y_given_z)[y])
-                           for x, y in zip(xs, ys, strict=True)]))
+    return -float(
+        np.mean(
+            [np.log(discriminative_posterior(x, decoded, prior_z, p_y_given_z)[y]) for x, y in zip(xs, ys, strict=True)]
+        )
+    )
 
 
-def generative_nll(xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, prior_y: np.ndarray,
-                   p_z_given_y: np.ndarray) -> float:
+def generative_nll(
+    xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, prior_y: np.ndarray, p_z_given_y: np.ndarray
+) -> float:
     """Empirical risk of Part 5: −(1/n) Σ_j [log π(y_j) + log Σ_{z∈S(x_j)} P_w(z|y_j)] (joint likelihood)."""
     pairs = zip(xs, ys, strict=True)
     terms = [np.log(prior_y[y]) + np.log(p_z_given_y[y] @ preimage_mask(x, decoded)) for x, y in pairs]
@@ -79,14 +84,23 @@ def _log_preimage_masks(xs: np.ndarray, decoded: np.ndarray) -> torch.Tensor:
     return torch.log(torch.from_numpy(masks).double())
 
 
-def train_discriminative(xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, prior_z: np.ndarray, n_classes: int,
-                         steps: int = 500, lr: float = 0.1, seed: int = 0) -> np.ndarray:
+def train_discriminative(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    decoded: np.ndarray,
+    prior_z: np.ndarray,
+    n_classes: int,
+    steps: int = 500,
+    lr: float = 0.1,
+    seed: int = 0,
+) -> np.ndarray:
     """Algorithm 1 with a tabular P_w(y|z) = softmax(w[z]) (K, C), full-batch Adam on −(1/n) Σ log Q_{w,θ}(y_j|x_j)."""
     log_mask = _log_preimage_masks(xs, decoded)
     log_prior = torch.log(torch.as_tensor(prior_z, dtype=torch.float64))
     labels = torch.as_tensor(ys)
-    w = (0.01 * torch.randn(len(decoded), n_classes, generator=torch.Generator().manual_seed(seed),
-                            dtype=torch.float64)).requires_grad_()
+    w = (
+        0.01 * torch.randn(len(decoded), n_classes, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    ).requires_grad_()
     optimizer = torch.optim.Adam([w], lr=lr)
     for _ in range(steps):
         log_p_y_given_z = torch.log_softmax(w, dim=1)[:, labels].T  # (n, K): log P_w(y_j | z)
@@ -98,15 +112,23 @@ def train_discriminative(xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, pr
     return torch.softmax(w.detach(), dim=1).numpy()
 
 
-def train_generative(xs: np.ndarray, ys: np.ndarray, decoded: np.ndarray, n_classes: int, steps: int = 500,
-                     lr: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def train_generative(
+    xs: np.ndarray,
+    ys: np.ndarray,
+    decoded: np.ndarray,
+    n_classes: int,
+    steps: int = 500,
+    lr: float = 0.1,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Algorithm 2: π̂(y) = n_y / n in closed form; tabular P_w(z|y) = softmax(w[y]) (C, K) by Adam on
     −(1/n) Σ_j log Σ_{z∈S(x_j)} P_w(z|y_j). Returns (π̂ (C,), P_w(z|y) (C, K))."""
     prior_y = np.bincount(ys, minlength=n_classes) / len(ys)
     log_mask = _log_preimage_masks(xs, decoded)
     labels = torch.as_tensor(ys)
-    w = (0.01 * torch.randn(n_classes, len(decoded), generator=torch.Generator().manual_seed(seed),
-                            dtype=torch.float64)).requires_grad_()
+    w = (
+        0.01 * torch.randn(n_classes, len(decoded), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    ).requires_grad_()
     optimizer = torch.optim.Adam([w], lr=lr)
     for _ in range(steps):
         log_p_z_given_y = torch.log_softmax(w, dim=1)[labels]  # (n, K): log P_w(z | y_j)

@@ -288,8 +288,8 @@ def _cli_sample(args: argparse.Namespace) -> None:
 
     model, _ = train_realnvp(args.profile, args.data, args.device)
     temps = args.temperatures
-    fig, axes = plt.subplots(1, len(temps), figsize=(4 * len(temps), 4.4))
-    for ax, t in zip(list(axes) if len(temps) > 1 else [axes], temps, strict=True):
+    fig, axes = plt.subplots(1, len(temps), figsize=(4 * len(temps), 4.4), squeeze=False)
+    for ax, t in zip(axes[0], temps, strict=True):
         show_grid(model.sample(args.n, t, torch.Generator().manual_seed(args.seed)), f"T = {t}", nrow=8, ax=ax)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

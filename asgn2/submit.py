@@ -40,12 +40,19 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
+    previous = os.environ.get("ASGN2_PROFILE")
     os.environ["ASGN2_PROFILE"] = profile  # the kernel inherits this process's environment
     start = time.perf_counter()
-    client = nbclient.NotebookClient(
-        nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
-    )
-    client.execute()
+    try:
+        client = nbclient.NotebookClient(
+            nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+        )
+        client.execute()
+    finally:  # leave this process's environment as it was
+        if previous is None:
+            os.environ.pop("ASGN2_PROFILE", None)
+        else:
+            os.environ["ASGN2_PROFILE"] = previous
     nbformat.write(nb, target)
     return time.perf_counter() - start
 

@@ -241,7 +241,10 @@ def train(
     else:
         seed_everything(config.seed)
 
+    saved_step = history.steps if checkpoint is not None and Path(checkpoint).is_file() else None
+
     def write_checkpoint() -> None:
+        nonlocal saved_step
         if checkpoint is None:
             return
         save_checkpoint(
@@ -256,6 +259,7 @@ def train(
             },
             checkpoint,
         )
+        saved_step = history.steps
 
     from tqdm.auto import tqdm  # deferred: only the loop needs it
 
@@ -283,11 +287,10 @@ def train(
             grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf"))
             value = loss.item()
             if not (math.isfinite(value) and math.isfinite(float(grad_norm))):
-                where = (
-                    f"the last good checkpoint ({checkpoint}, step {history.steps}) is intact"
-                    if checkpoint
-                    else ("no checkpoint was requested")
-                )
+                if saved_step is not None:
+                    where = f"the last good checkpoint ({checkpoint}, step {saved_step}) is intact"
+                else:
+                    where = "no checkpoint was written yet" if checkpoint else "no checkpoint was requested"
                 raise NonFiniteLossError(
                     f"{config.desc}: loss {value}, gradient norm {float(grad_norm)} at step {step}; stopped, {where}. "
                     "Try a lower learning rate or stronger gradient clipping."
