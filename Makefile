@@ -2,7 +2,7 @@
 PY := .venv/bin/python
 PROFILE ?= default
 
-.PHONY: venv test run lint written bench clean
+.PHONY: venv test run notebook lint written bench clean
 
 # A venv with the package installed editable and every extra; redone when pyproject.toml changes.
 .venv/.installed: pyproject.toml
@@ -16,8 +16,13 @@ venv: .venv/.installed
 test: venv
 	$(PY) -m pytest -q
 
+# Execute the notebook on a fresh kernel and build the submission bundle (placeholder name) in submission/.
 run: venv
-	$(PY) -m asgn2 run --profile $(PROFILE)
+	$(PY) -m asgn2 submit --last Lastname --first Firstname --execute --profile $(PROFILE)
+
+# Re-execute the committed notebook in place (what is committed: the default profile).
+notebook: venv
+	$(PY) -m asgn2 notebook --profile $(PROFILE)
 
 lint: venv
 	$(PY) -m ruff check .

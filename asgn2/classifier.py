@@ -19,10 +19,10 @@ from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
 
 FEATURE_DIM = 128
 
-# Sizes and budgets per profile. One epoch is ~468 steps of 128 images.
+# Sizes and budgets per profile. One epoch is 468 steps of 128 images.
 PROFILES: dict[str, TrainConfig] = {
     "quick": TrainConfig(epochs=1, lr=3e-3, warmup_steps=50, weight_decay=1e-4, desc="classifier"),
-    "default": TrainConfig(epochs=3, lr=3e-3, warmup_steps=100, weight_decay=1e-4, desc="classifier"),
+    "default": TrainConfig(epochs=2, lr=3e-3, warmup_steps=100, weight_decay=1e-4, desc="classifier"),
     "full": TrainConfig(epochs=8, lr=3e-3, warmup_steps=200, weight_decay=1e-4, desc="classifier"),
 }
 

@@ -7,7 +7,7 @@ import importlib
 import time
 
 from .profiles import PROFILE_NAMES
-from .training import configure_threads
+from .training import configure_allocator, configure_threads
 
 # Modules with an `add_commands(subparsers, common)` function and, optionally, a `run_main(args)` step of `run`.
 COMMAND_MODULES = [
@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "asgn2.divergences",
     "asgn2.fid",
     "asgn2.submit",
+    "asgn2.report",
 ]
 
 
@@ -54,4 +55,5 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     configure_threads(args.threads)
+    configure_allocator()
     args.func(args)

@@ -40,3 +40,26 @@ def show_grid(images: torch.Tensor, title: str = "", nrow: int = 8, ax=None, **g
     ax.set_title(title)
     ax.axis("off")
     return ax
+
+
+def plot_history(history, metric: str, loss_label: str, metric_label: str, smooth: int = 50, ax=None):
+    """Training curve: the per-step loss (running mean over `smooth` steps) and the evaluations of `metric` from a
+    `training.History`, on twin y axes; return the axes."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    loss = np.asarray(history.step_loss, dtype=float)
+    window = max(1, min(smooth, len(loss)))
+    running = np.convolve(loss, np.ones(window) / window, mode="valid")
+    ax.plot(np.arange(window, len(loss) + 1), running, color="tab:blue", label=f"train ({window}-step mean)")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(loss_label, color="tab:blue")
+    evals = [e for e in history.evals if metric in e]
+    if evals:
+        right = ax.twinx()
+        right.plot([e["step"] for e in evals], [e[metric] for e in evals], "o-", color="tab:red", label="test")
+        right.set_ylabel(metric_label, color="tab:red")
+    ax.set_title(f"{history.steps} steps, {history.wall_time_s:.0f} s")
+    return ax

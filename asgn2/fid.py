@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 Array = np.ndarray | torch.Tensor
+SAMPLES = {"quick": 100, "default": 250, "full": 10000}  # images per set in the notebook's FID table
 
 
 def _as_features(features: Array, name: str = "features") -> np.ndarray:

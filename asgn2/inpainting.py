@@ -24,6 +24,12 @@ from .pixelcnn import PixelCNN, check_binary_images
 
 HOLE_KINDS = ("bottom", "right", "centre", "rectangles", "brush")
 METHODS = ("raster", "sir")
+# The notebook's quality table per profile: test digits, and K (raster candidates per digit that sir weighs).
+QUALITY = {
+    "quick": {"images": 8, "candidates": 4},
+    "default": {"images": 16, "candidates": 8},
+    "full": {"images": 500, "candidates": 32},
+}
 
 
 # ------------------------------------------------------------------------------------------------------ hole masks

@@ -74,7 +74,7 @@ class MaskedConv2d(nn.Conv2d):
 
 
 class ResidualBlock(nn.Module):
-    """h + 1x1(ReLU(MaskedConv_B 3x3(ReLU(h)))): (N, C, H, W) -> (N, C, H, W)."""
+    """h + 1x1(ReLU(MaskedConv_B k x k(ReLU(h)))): (N, C, H, W) -> (N, C, H, W)."""
 
     def __init__(self, channels: int, kernel_size: int = 3) -> None:
         super().__init__()
@@ -126,6 +126,10 @@ class PixelCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_binary_images(x)
+        return self.logits(x)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """`forward` without the input check: also defined for real-valued x (gradients, `receptive_field`)."""
         h = self.input(x)
         for block in self.blocks:
             h = block(h)
@@ -159,6 +163,18 @@ class PixelCNN(nn.Module):
         return sample_holes(self, x, torch.zeros_like(x, dtype=torch.bool), generator=generator)
 
 
+def receptive_field(model: PixelCNN, row: int, col: int, image_shape=IMAGE_SHAPE, trials: int = 3) -> torch.Tensor:
+    """Bool (H, W): the input pixels that the logit of pixel (row, col) depends on, from the gradient
+    d logit / d x at `trials` random real-valued inputs (a ReLU can hide a dependence at one input).
+    For a causal model it lies above, or left of (row, col) in its row."""
+    grad = torch.zeros(image_shape[1:])
+    for _ in range(trials):
+        x = torch.rand(1, *image_shape).requires_grad_(True)
+        model.logits(x)[0, 0, row, col].backward()
+        grad += x.grad[0, 0].abs()
+    return grad > 0
+
+
 def check_binary_images(x: torch.Tensor) -> None:
     """Raise ValueError unless x is a float tensor (N, 1, H, W) with values in {0, 1}."""
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.dim() != 4 or x.shape[1] != 1:
@@ -190,16 +206,16 @@ PROFILES: dict[str, PixelCNNProfile] = {
         eval_images=1000,
     ),
     "default": PixelCNNProfile(
-        PixelCNNConfig(channels=48, n_blocks=5, head_channels=64),
+        PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64),
         TrainConfig(
             epochs=2,
-            max_steps=1200,
+            max_steps=1700,
             batch_size=64,
             time_budget_s=600,
-            lr=3e-3,
+            lr=5e-3,
             warmup_steps=100,
-            eval_every=600,
-            checkpoint_every=100,
+            eval_every=425,
+            checkpoint_every=170,
             desc="pixelcnn",
         ),
     ),
@@ -221,7 +237,7 @@ def pixelcnn_loss(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def test_nll(model: PixelCNN, binary_images: torch.Tensor, batch_size: int = 500) -> float:
+def test_nll(model: PixelCNN, binary_images: torch.Tensor, batch_size: int = 100) -> float:
     """Mean -log p(x) in nats per image over binary images (N, 1, 28, 28)."""
     model.eval()
     device = next(model.parameters()).device

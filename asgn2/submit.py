@@ -21,7 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "Lastname_Firstname_Asgn2.ipynb"
-QUESTIONS = ("q1", "q2")
+QUESTIONS = {  # notebook cell tag -> the title of its PDF
+    "q1": "Programming Question 1: Image Inpainting by Masked CNN",
+    "q2": "Programming Question 2: Real NVP",
+}
 WRITTEN = ("q1", "q2", "q3", "q4")
 TEX_HINT = (
     "PDF export needs TeX: apt-get install -y --no-install-recommends pandoc texlive-xetex texlive-fonts-recommended "
@@ -40,19 +43,29 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     import nbformat
 
     nb = nbformat.read(source, as_version=4)
-    previous = os.environ.get("ASGN2_PROFILE")
-    os.environ["ASGN2_PROFILE"] = profile  # the kernel inherits this process's environment
+    # The kernel inherits this process's environment: the profile, and plain-text progress bars (a widget would be
+    # saved in its first state); CR-redrawn bars are collapsed to their last line (coalesce_streams).
+    settings = {"ASGN2_PROFILE": profile}
+    if os.environ.get("ASGN2_PROGRESS", "1") not in ("0", "false", "no"):
+        settings["ASGN2_PROGRESS"] = "text"
+    previous = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
     start = time.perf_counter()
     try:
         client = nbclient.NotebookClient(
-            nb, timeout=timeout_s, kernel_name="python3", resources={"metadata": {"path": str(REPO)}}
+            nb,
+            timeout=timeout_s,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(REPO)}},
+            coalesce_streams=True,
         )
         client.execute()
     finally:  # leave this process's environment as it was
-        if previous is None:
-            os.environ.pop("ASGN2_PROFILE", None)
-        else:
-            os.environ["ASGN2_PROFILE"] = previous
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     nbformat.write(nb, target)
     return time.perf_counter() - start
 
@@ -66,10 +79,15 @@ def question_notebook(nb, question: str):
     return part
 
 
-def export(nb, path: Path, pdf: bool) -> Path:
-    """Write `nb` as PDF (nbconvert via xelatex) or, without TeX, as HTML; return the path written."""
+def export(nb, path: Path, pdf: bool, title: str = "", author: str = "") -> Path:
+    """Write `nb` as PDF (nbconvert via xelatex) or, without TeX, as HTML, under `title` and `author`; return the
+    path written."""
     from nbconvert import HTMLExporter, PDFExporter
 
+    if title:
+        nb.metadata["title"] = title
+    if author:
+        nb.metadata["authors"] = [{"name": author}]
     exporter = PDFExporter() if pdf else HTMLExporter()
     path = path.with_suffix(".pdf" if pdf else ".html")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(REPO)}})
@@ -113,7 +131,10 @@ def build_submission(
     pdf = tex_available()
     if not pdf:
         print(f"TeX not found: writing HTML instead of PDF. {TEX_HINT}")
-    files = [renamed] + [export(question_notebook(nb, q), out / f"programming_{q}", pdf) for q in QUESTIONS]
+    files = [renamed]
+    for q, title in QUESTIONS.items():
+        part = question_notebook(nb, q)
+        files.append(export(part, out / f"programming_{q}", pdf, f"Assignment 2, {title}", f"{first} {last}"))
     if pdf:
         files += build_written(out)
     return files
@@ -126,7 +147,17 @@ def _cli_submit(args: argparse.Namespace) -> None:
     print("\n".join(f"wrote {f}" for f in files))
 
 
+def _cli_notebook(args: argparse.Namespace) -> None:
+    profile = args.profile or "default"
+    out = Path(args.out) if args.out else NOTEBOOK
+    seconds = execute_notebook(NOTEBOOK, out, profile)
+    print(f"executed {NOTEBOOK.name} ({profile} profile) into {out}: {seconds:.0f} s")
+
+
 def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser("notebook", parents=[common], help=f"execute {NOTEBOOK.name} in place (fresh kernel)")
+    p.add_argument("--out", help="write the executed copy here instead (default: in place)")
+    p.set_defaults(func=_cli_notebook)
     p = subparsers.add_parser("submit", parents=[common], help="build the submission bundle (notebook + PDFs)")
     p.add_argument("--last", required=True, help="your last name, as on Quercus")
     p.add_argument("--first", required=True, help="your first name, as on Quercus")

@@ -41,11 +41,17 @@ def fid_against_n(test: np.ndarray, train: np.ndarray, repeats: int, seed: int =
             b = train[rng.choice(len(train), n, replace=False)]
             both.append(fid(a, b))
             one.append(frechet_distance(*gaussian_statistics(a), *train_stats))
-        rows.append({
-            "n": n,
-            "fid_n_vs_n_median": statistics.median(both), "fid_n_vs_n_min": min(both), "fid_n_vs_n_max": max(both),
-            "fid_n_vs_all_median": statistics.median(one), "fid_n_vs_all_min": min(one), "fid_n_vs_all_max": max(one),
-        })
+        rows.append(
+            {
+                "n": n,
+                "fid_n_vs_n_median": statistics.median(both),
+                "fid_n_vs_n_min": min(both),
+                "fid_n_vs_n_max": max(both),
+                "fid_n_vs_all_median": statistics.median(one),
+                "fid_n_vs_all_min": min(one),
+                "fid_n_vs_all_max": max(one),
+            }
+        )
     return rows
 
 
@@ -116,8 +122,10 @@ def main() -> None:
     model = get_classifier(args.profile)
     train = extract_features(model, load_mnist("train")[0]).double().numpy()
     test = extract_features(model, load_mnist("test")[0]).double().numpy()
-    print(f"features: train {train.shape}, test {test.shape}, {time.perf_counter() - start:.1f} s "
-          f"(classifier '{args.profile}', loaded or trained)")
+    print(
+        f"features: train {train.shape}, test {test.shape}, {time.perf_counter() - start:.1f} s "
+        f"(classifier '{args.profile}', loaded or trained)"
+    )
 
     floor = fid(test, train)
     half = fid(train[:30000], train[30000:])
@@ -129,8 +137,10 @@ def main() -> None:
     print(f"\n| n | FID(n test, n train), median of {args.repeats} [min, max] | FID(n test, 60k train) |")
     print("|---|---|---|")
     for r in rows:
-        print(f"| {r['n']} | {r['fid_n_vs_n_median']:.2f} [{r['fid_n_vs_n_min']:.2f}, {r['fid_n_vs_n_max']:.2f}] "
-              f"| {r['fid_n_vs_all_median']:.2f} [{r['fid_n_vs_all_min']:.2f}, {r['fid_n_vs_all_max']:.2f}] |")
+        print(
+            f"| {r['n']} | {r['fid_n_vs_n_median']:.2f} [{r['fid_n_vs_n_min']:.2f}, {r['fid_n_vs_n_max']:.2f}] "
+            f"| {r['fid_n_vs_all_median']:.2f} [{r['fid_n_vs_all_min']:.2f}, {r['fid_n_vs_all_max']:.2f}] |"
+        )
     with open(out / "fid_vs_n.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -138,14 +148,18 @@ def main() -> None:
     plot(rows, floor, out / "fid_vs_n.png")
 
     dead = int((train.std(axis=0) == 0).sum())
-    print(f"\nFréchet distance against the scipy sqrtm formula; D = {train.shape[1]}, {dead} features constant on all "
-          "of train (each makes both covariances singular)")
+    print(
+        f"\nFréchet distance against the scipy sqrtm formula; D = {train.shape[1]}, {dead} features constant on all "
+        "of train (each makes both covariances singular)"
+    )
     print("| sets | eigh-based | sqrtm formula | max abs imag. part of sqrtm | ms eigh / sqrtm (median of 5) |")
     print("|---|---|---|---|---|")
     for label, subset in (("train halves, 30k vs 30k", train), ("train[:100] vs train[100:200] (n < D)", train[:200])):
         c = compare_with_sqrtm(subset)
-        print(f"| {label} | {c['eigh']:.6f} | {c['sqrtm']:.6f} | {c['sqrtm_max_imag']:.2e} "
-              f"| {1e3 * c['seconds_eigh']:.1f} / {1e3 * c['seconds_sqrtm']:.1f} |")
+        print(
+            f"| {label} | {c['eigh']:.6f} | {c['sqrtm']:.6f} | {c['sqrtm_max_imag']:.2e} "
+            f"| {1e3 * c['seconds_eigh']:.1f} / {1e3 * c['seconds_sqrtm']:.1f} |"
+        )
     print(f"\nwrote {out / 'fid_vs_n.png'} and {out / 'fid_vs_n.csv'}; total {time.perf_counter() - start:.1f} s")
 
 

@@ -1,16 +1,22 @@
-"""PixelCNN training throughput: this package's network against a straightforward reference implementation of the
-same network (k x k weight * mask convolutions, float32, default layout), in one run, same batches.
+"""PixelCNN training throughput: this package's implementation against a straightforward reference implementation
+of the same network (k x k weight * mask convolutions, float32, default layout, default memory allocator).
 
-    python benchmarks/bench_pixelcnn.py [--profile default] [--steps 10] [--repeats 3]
+    python benchmarks/bench_pixelcnn.py [--profile default] [--steps 12] [--repeats 5] [--batch-size 64]
 
-Both start from the same weights (the reference's k x k kernels are the package's kernels padded with the
-always-masked rows), so their losses agree step for step; the table shows the median images/s of each and the ratio.
+Every variant runs in its own fresh process (the allocator setting is process-wide), the variants interleaved so
+that drifting machine load hits each alike; all start from the same weights (the reference's k x k kernels are the
+package's kernels padded with the always-masked rows) and see the same batches, so their losses agree step for step.
+The table shows the median images/s of each, its ratio to the reference, and the loss after the steps.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
@@ -18,6 +24,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from asgn2.pixelcnn import PROFILES, MaskedConv2d, PixelCNN
+from asgn2.training import configure_allocator
+
+VARIANTS = {
+    "reference (k x k weight*mask)": {"trimmed": False, "allocator": False, "channels_last": False},
+    "asgn2 trimmed kernels": {"trimmed": True, "allocator": False, "channels_last": False},
+    "asgn2 trimmed kernels + allocator (what train uses)": {"trimmed": True, "allocator": True, "channels_last": False},
+    "asgn2 + allocator + channels_last": {"trimmed": True, "allocator": True, "channels_last": True},
+}
 
 
 class ReferenceMaskedConv2d(nn.Conv2d):
@@ -40,8 +54,6 @@ class ReferenceMaskedConv2d(nn.Conv2d):
 
 def reference_copy(model: PixelCNN) -> PixelCNN:
     """The same network and weights with every MaskedConv2d replaced by a ReferenceMaskedConv2d."""
-    import copy
-
     ref = copy.deepcopy(model)
     ref.input = ReferenceMaskedConv2d(model.input)
     for block, original in zip(ref.blocks, model.blocks, strict=True):
@@ -49,52 +61,58 @@ def reference_copy(model: PixelCNN) -> PixelCNN:
     return ref
 
 
-def steps_per_second(model: nn.Module, batches: list[torch.Tensor], channels_last: bool = False) -> tuple[float, float]:
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+def measure(profile: str, batch_size: int, steps: int, trimmed: bool, allocator: bool, channels_last: bool) -> dict:
+    """Train from fixed weights on fixed batches; images/s over the steps after two warm-up steps, final loss."""
+    if allocator:
+        configure_allocator()
+    torch.manual_seed(0)
+    batches = [(torch.rand(batch_size, 1, 28, 28) < 0.13).float() for _ in range(steps + 2)]
+    torch.manual_seed(1)
+    model = PixelCNN(PROFILES[profile].model)
+    model = model if trimmed else reference_copy(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    start, loss = time.perf_counter(), torch.tensor(0.0)
-    for x in batches:
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start, loss = 0.0, torch.tensor(0.0)
+    for i, x in enumerate(batches):
+        if i == 2:
+            start = time.perf_counter()
         xin = x.contiguous(memory_format=torch.channels_last) if channels_last else x
         loss = F.binary_cross_entropy_with_logits(model(xin), x)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return len(batches) / (time.perf_counter() - start), loss.item() * 784
+    return {"images_per_s": steps * batch_size / (time.perf_counter() - start), "loss": loss.item() * 784}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # JSON options: measure one variant in this process
     args = parser.parse_args()
-    torch.manual_seed(0)
-    batches = [(torch.rand(args.batch_size, 1, 28, 28) < 0.13).float() for _ in range(args.steps)]
-    variants = {
-        "reference (k x k weight*mask)": lambda m: reference_copy(m),
-        "asgn2 (trimmed kernels)": lambda m: m,
-        "asgn2 + channels_last": lambda m: m,
-    }
-    rates: dict[str, list[float]] = {name: [] for name in variants}
-    losses: dict[str, float] = {}
-    for _ in range(args.repeats):  # interleaved, so drifting machine load hits every variant alike
-        for name, make in variants.items():
-            torch.manual_seed(1)
-            model = make(PixelCNN(PROFILES[args.profile].model))
-            rate, losses[name] = steps_per_second(model, batches, channels_last="channels_last" in name)
-            rates[name].append(rate * args.batch_size)
-    base = statistics.median(rates["reference (k x k weight*mask)"])
+    if args.worker:
+        print(json.dumps(measure(args.profile, args.batch_size, args.steps, **json.loads(args.worker))))
+        return
+    results: dict[str, list[dict]] = {name: [] for name in VARIANTS}
+    for _ in range(args.repeats):
+        for name, options in VARIANTS.items():
+            command = [sys.executable, __file__, "--profile", args.profile, "--steps", str(args.steps)]
+            command += ["--batch-size", str(args.batch_size), "--worker", json.dumps(options)]
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            results[name].append(json.loads(out.strip().splitlines()[-1]))
+    rates = {name: statistics.median(r["images_per_s"] for r in runs) for name, runs in results.items()}
+    base = rates["reference (k x k weight*mask)"]
     print(
-        f"PixelCNN {args.profile} profile, batch {args.batch_size}, {args.steps} steps x {args.repeats} repeats, "
-        f"{torch.get_num_threads()} threads"
+        f"PixelCNN {args.profile} profile {PROFILES[args.profile].model}, batch {args.batch_size}, "
+        f"{args.steps} steps x {args.repeats} repeats, {torch.get_num_threads()} threads, one process per run"
     )
     print("| implementation | median img/s | ratio to reference | loss after the steps (nats/image) |")
     print("|---|---|---|---|")
-    for name, values in rates.items():
-        median = statistics.median(values)
-        print(f"| {name} | {median:.0f} | {median / base:.2f} | {losses[name]:.3f} |")
+    for name, runs in results.items():
+        print(f"| {name} | {rates[name]:.0f} | {rates[name] / base:.2f} | {runs[-1]['loss']:.3f} |")
 
 
 if __name__ == "__main__":

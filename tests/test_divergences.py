@@ -105,9 +105,11 @@ def test_bad_base_raises():
 
 # ----------------------------------------------------------------------------- JS: the properties of Q3
 
-simplex_pairs = arrays(np.float64, st.integers(2, 8).map(lambda k: (2, k)), elements=st.floats(0, 10)).filter(
-    lambda a: bool((a.sum(-1) > 1e-3).all())
-).map(lambda a: a / a.sum(-1, keepdims=True))
+simplex_pairs = (
+    arrays(np.float64, st.integers(2, 8).map(lambda k: (2, k)), elements=st.floats(0, 10))
+    .filter(lambda a: bool((a.sum(-1) > 1e-3).all()))
+    .map(lambda a: a / a.sum(-1, keepdims=True))
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -222,8 +224,9 @@ def test_bernoulli_js_entropy_form_and_local_quadratics():
     def h_b(t):
         return -t * np.log(t) - (1 - t) * np.log(1 - t)
 
-    np.testing.assert_allclose(bernoulli_js(theta, q), h_b((theta + q) / 2) - h_b(theta) / 2 - h_b(q) / 2,
-                               rtol=1e-10, atol=1e-15)
+    np.testing.assert_allclose(
+        bernoulli_js(theta, q), h_b((theta + q) / 2) - h_b(theta) / 2 - h_b(q) / 2, rtol=1e-10, atol=1e-15
+    )
     delta = 1e-3
     assert bernoulli_kl(q + delta, q) == pytest.approx(delta**2 / (2 * q * (1 - q)), rel=1e-2)
     assert bernoulli_js(q + delta, q) == pytest.approx(delta**2 / (8 * q * (1 - q)), rel=1e-2)

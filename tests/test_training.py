@@ -133,3 +133,28 @@ def test_eval_fn_and_time_budget(tmp_path):
 def test_bad_data(data, match):
     with pytest.raises(ValueError, match=match):
         train(make_model(0), noisy_loss, data, TrainConfig(batch_size=8))
+
+
+def test_checkpoint_of_another_configuration_gives_clear_error(tmp_path):
+    data = make_data()
+    train(make_model(0), noisy_loss, data, CONFIG, checkpoint=tmp_path / "c.pt")
+    wider = nn.Sequential(nn.Linear(5, 32), nn.Tanh(), nn.Dropout(0.2), nn.Linear(32, 1))
+    with pytest.raises(ValueError, match="another configuration.*delete it"):
+        load_trained(wider, tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="another configuration"):
+        train(wider, noisy_loss, data, CONFIG, checkpoint=tmp_path / "c.pt")
+
+
+def test_progress_bar_text_mode_for_unattended_notebooks(monkeypatch, capsys):
+    from tqdm.std import tqdm as text_tqdm
+
+    from asgn2.training import progress_bar
+
+    monkeypatch.setenv("ASGN2_PROGRESS", "text")
+    bar = progress_bar(3, 0, "demo")
+    assert type(bar) is text_tqdm  # not the notebook widget, whose saved state would be "0%"
+    bar.update(3)
+    bar.close()
+    assert "demo: 100%" in capsys.readouterr().out
+    monkeypatch.setenv("ASGN2_PROGRESS", "0")
+    assert progress_bar(3, 0, "demo").disable

@@ -71,8 +71,9 @@ def test_q1_discriminative_posterior_matches_enumeration(seed):
     reference = _brute_force_conditional(lambda k, y: prior_z[k] * p_y_given_z[k, y])
     assert len(reference) == 8  # every decodable x has positive probability
     for x, expected in reference.items():
-        np.testing.assert_allclose(discriminative_posterior(np.array(x), decoded, prior_z, p_y_given_z), expected,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            discriminative_posterior(np.array(x), decoded, prior_z, p_y_given_z), expected, rtol=1e-12
+        )
     with pytest.raises(ValueError, match="P\\(x\\) = 0"):
         discriminative_posterior(np.array([4, 0]), decoded, prior_z, p_y_given_z)
 
@@ -83,8 +84,9 @@ def test_q1_generative_posterior_matches_enumeration(seed):
     decoded = decode_all(toy_decoder, LATENTS)
     reference = _brute_force_conditional(lambda k, y: prior_y[y] * p_z_given_y[y, k])
     for x, expected in reference.items():
-        np.testing.assert_allclose(generative_posterior(np.array(x), decoded, prior_y, p_z_given_y), expected,
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            generative_posterior(np.array(x), decoded, prior_y, p_z_given_y), expected, rtol=1e-12
+        )
     with pytest.raises(ValueError, match="P\\(x\\) = 0"):
         generative_posterior(np.array([4, 1]), decoded, prior_y, p_z_given_y)
 
@@ -179,8 +181,9 @@ def test_q2_density_matches_histogram_of_samples():
     empirical = counts / len(samples)
     fine = torch.linspace(-3, 3, 60 * 200 + 1, dtype=torch.float64)
     density = q2_density(fine).reshape(-1)
-    bin_prob = torch.stack([torch.trapezoid(density[i * 200 : (i + 1) * 200 + 1], fine[i * 200 : (i + 1) * 200 + 1])
-                            for i in range(60)])
+    bin_prob = torch.stack(
+        [torch.trapezoid(density[i * 200 : (i + 1) * 200 + 1], fine[i * 200 : (i + 1) * 200 + 1]) for i in range(60)]
+    )
     std = torch.sqrt(bin_prob * (1 - bin_prob) / len(samples))
     assert torch.all((empirical - bin_prob).abs() < 5 * std + 1e-5)
     # the lecture's formula used in the wrong direction, Q(f(x)) / f'(x), does not match: the check has teeth
@@ -237,15 +240,17 @@ def test_written_pdfs_compile(tmp_path):
     """`make -C written` in a copy of the folder: the Q3 figure from the package, then one PDF per question."""
     work = tmp_path / "written"
     shutil.copytree(WRITTEN, work, ignore=shutil.ignore_patterns("build", "figures"))
-    result = subprocess.run(["make", "-C", str(work), f"PY={sys.executable}"], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        ["make", "-C", str(work), f"PY={sys.executable}"], capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for name, phrases in KEY_CONTENT.items():
         pdf = work / "build" / f"{name}.pdf"
         info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
         pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
         assert pages > 0
-        text = " ".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                                       check=True).stdout.split())
+        text = " ".join(
+            subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout.split()
+        )
         for phrase in phrases:
             assert phrase in text, f"{name}.pdf lacks {phrase!r}"

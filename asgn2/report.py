@@ -1,0 +1,77 @@
+"""The README's results table, regenerated from an executed notebook.
+
+The notebook's result cells display their tables with `record(...)`, which attaches the numbers to the output as
+metadata under the key "asgn2"; `python -m asgn2 results [NOTEBOOK]` reads them back and prints the Markdown table,
+so every figure in the table is one that an executed notebook computed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+KEY = "asgn2"
+
+
+def record(markdown: str, **numbers: Any) -> None:
+    """Display `markdown` in the notebook, with `numbers` saved in the output's metadata."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(markdown), metadata={KEY: numbers})
+
+
+def recorded(notebook: str | Path) -> dict[str, Any]:
+    """Every number recorded in an executed notebook, merged in cell order."""
+    import nbformat
+
+    numbers: dict[str, Any] = {}
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            numbers.update(output.get("metadata", {}).get(KEY, {}))
+    return numbers
+
+
+def results_table(numbers: dict[str, Any]) -> str:
+    """Markdown: the headline figures of one notebook run next to the published anchors."""
+    r = numbers
+    lines = [
+        f"Notebook run: `{r['profile']}` profile on {r['device']} ({r['threads']} CPU threads), "
+        f"{r['wall_time_s']:.0f} s in all.",
+        "",
+        "| what | this run | anchor |",
+        "|---|---|---|",
+        f"| MNIST classifier (FID features, judge) | {100 * r['classifier_accuracy']:.2f}% test accuracy, "
+        f"{r['classifier_train_s']:.0f} s training | |",
+        f"| PixelCNN test NLL, stochastic binarization ({r['pixelcnn_steps']} steps, {r['pixelcnn_train_s']:.0f} s "
+        f"training) | **{r['pixelcnn_nll']:.2f} nats/image** = {r['pixelcnn_bpd']:.4f} bits/dim | 81.30 nats "
+        "(van den Oord et al. 2016, a far larger model) |",
+        f"| PixelCNN test NLL, threshold binarization (not trained on) | {r['pixelcnn_nll_threshold']:.2f} "
+        "nats/image | |",
+        f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training) | "
+        f"**{r['realnvp_bpd']:.4f}** | 1.89–2.02 (fully-connected flows, Papamakarios et al. 2017) |",
+    ]
+    for row in r["inpainting"]:
+        lines.append(
+            f"| inpainting, {row['holes']} holes, {row['method']} ({r['inpainting_images']} digits, "
+            f"K = {r['inpainting_candidates']}) | {100 * row['hole_pixel_accuracy']:.1f}% hole pixels right, "
+            f"classifier agrees {100 * row['label_agreement_inpainted']:.1f}% (masked "
+            f"{100 * row['label_agreement_masked']:.1f}%, original {100 * row['label_agreement_original']:.1f}%) | |"
+        )
+    for name, value in r["fid"].items():
+        lines.append(f"| FID, {r['fid_n']} images per set: {name} | {value:.1f} | |")
+    return "\n".join(lines)
+
+
+def _cli_results(args: argparse.Namespace) -> None:
+    print(results_table(recorded(args.notebook)))
+
+
+def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    from .submit import NOTEBOOK
+
+    p = subparsers.add_parser(
+        "results", parents=[common], help="print the README's results table from an executed notebook"
+    )
+    p.add_argument("notebook", nargs="?", default=str(NOTEBOOK), help=f"default: {NOTEBOOK.name}")
+    p.set_defaults(func=_cli_results)

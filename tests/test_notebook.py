@@ -1,0 +1,106 @@
+"""The notebook and the submission bundle: the committed copy is executed and clean; a fresh kernel runs it end to
+end in the quick profile; `build_submission` writes every file, and each programming PDF holds its own question's
+code and nothing of the other question."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from asgn2.report import recorded, results_table
+from asgn2.submit import NOTEBOOK, build_submission, execute_notebook, tex_available
+
+TAGS = {"setup", "q1", "q2"}
+
+
+def problems(nb) -> list[str]:
+    """Error outputs, warnings and untagged cells of a notebook."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if len(tags & TAGS) != 1:
+            found.append(f"cell {i}: tags {sorted(tags)}, expected exactly one of {sorted(TAGS)}")
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                found.append(f"cell {i}: {out.ename}: {out.evalue}")
+            text = out.get("text", "")
+            if out.output_type == "stream" and (out.name == "stderr" or "Warning" in text):
+                found.append(f"cell {i}: {out.name}: {text[:200]}")
+    return found
+
+
+def test_committed_notebook_is_executed_clean_and_small():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count is not None for c in code), "commit the notebook executed"
+    assert problems(nb) == []
+    assert NOTEBOOK.stat().st_size < 10 * 2**20
+    numbers = recorded(NOTEBOOK)
+    assert numbers["profile"] == "default"
+    assert "PixelCNN test NLL" in results_table(numbers)  # every number the README's table needs is there
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
+    assert "## Question 1: Image Inpainting by Masked CNN" in headings and "## Question 2: Real NVP" in headings
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory) -> Path:
+    """The notebook run on a fresh kernel in the quick profile, with checkpoints in a fresh folder."""
+    folder = tmp_path_factory.mktemp("notebook")
+    previous = os.environ.get("ASGN2_CHECKPOINTS")
+    os.environ["ASGN2_CHECKPOINTS"] = str(folder / "checkpoints")
+    try:
+        execute_notebook(NOTEBOOK, folder / "executed.ipynb", "quick")
+    finally:
+        if previous is None:
+            os.environ.pop("ASGN2_CHECKPOINTS", None)
+        else:
+            os.environ["ASGN2_CHECKPOINTS"] = previous
+    return folder / "executed.ipynb"
+
+
+def test_notebook_runs_end_to_end_in_quick_profile(executed):
+    nb = nbformat.read(executed, as_version=4)
+    assert problems(nb) == []
+    assert all(c.execution_count is not None for c in nb.cells if c.cell_type == "code")
+    images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert images >= 10
+    numbers = recorded(executed)
+    assert numbers["profile"] == "quick" and 0 < numbers["pixelcnn_bpd"] < 1 and 0 < numbers["realnvp_bpd"] < 8
+    assert {row["holes"] for row in numbers["inpainting"]} == {"bottom", "right", "centre", "rectangles", "brush"}
+    results_table(numbers)
+
+
+def test_results_command_prints_the_table(executed, capsys):
+    from asgn2.cli import main
+
+    main(["results", str(executed)])
+    out = capsys.readouterr().out
+    assert "`quick` profile" in out and "PixelCNN test NLL" in out and "FID, 100 images per set" in out
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CI") and not (tex_available() and shutil.which("pdftotext")),
+    reason="needs TeX and poppler (CI installs them)",
+)
+def test_submission_bundle(executed, tmp_path):
+    files = build_submission("Doe", "Jane", tmp_path, notebook=executed)
+    names = sorted(f.name for f in files)
+    expected = ["Doe_Jane_Assgn2.ipynb", "programming_q1.pdf", "programming_q2.pdf"]
+    assert names == sorted(expected + [f"written_q{k}.pdf" for k in range(1, 5)])
+    assert nbformat.read(tmp_path / "Doe_Jane_Assgn2.ipynb", as_version=4) == nbformat.read(executed, as_version=4)
+    q1, q2 = pdf_text(tmp_path / "programming_q1.pdf"), pdf_text(tmp_path / "programming_q2.pdf")
+    assert "class MaskedConv2d(nn.Conv2d)" in q1 and "def inpaint(" in q1
+    assert "class AffineCoupling(Transform)" in q2 and "def realnvp_loss(" in q2
+    assert "Question 2" not in q1 and "AffineCoupling" not in q1
+    assert "Question 1" not in q2 and "MaskedConv2d" not in q2
+    for path in files:
+        assert path.stat().st_size > 1000
