@@ -84,6 +84,22 @@ def _log_preimage_masks(xs: np.ndarray, decoded: np.ndarray) -> torch.Tensor:
     return torch.log(torch.from_numpy(masks).double())
 
 
+def _fit_softmax_table(
+    shape: tuple[int, int], loss: Callable[[torch.Tensor], torch.Tensor], steps: int, lr: float, seed: int
+) -> np.ndarray:
+    """A tabular conditional softmax(w, dim=1) of `shape`, w fitted by full-batch Adam on loss(log_softmax(w))
+    from a small random start (seeded); returns the table as probabilities."""
+    generator = torch.Generator().manual_seed(seed)
+    w = (0.01 * torch.randn(*shape, generator=generator, dtype=torch.float64)).requires_grad_()
+    optimizer = torch.optim.Adam([w], lr=lr)
+    for _ in range(steps):
+        value = loss(torch.log_softmax(w, dim=1))
+        optimizer.zero_grad()
+        value.backward()
+        optimizer.step()
+    return torch.softmax(w.detach(), dim=1).numpy()
+
+
 def train_discriminative(
     xs: np.ndarray,
     ys: np.ndarray,
@@ -98,18 +114,13 @@ def train_discriminative(
     log_mask = _log_preimage_masks(xs, decoded)
     log_prior = torch.log(torch.as_tensor(prior_z, dtype=torch.float64))
     labels = torch.as_tensor(ys)
-    w = (
-        0.01 * torch.randn(len(decoded), n_classes, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    ).requires_grad_()
-    optimizer = torch.optim.Adam([w], lr=lr)
-    for _ in range(steps):
-        log_p_y_given_z = torch.log_softmax(w, dim=1)[:, labels].T  # (n, K): log P_w(y_j | z)
-        log_q = torch.logsumexp(log_mask + log_prior + log_p_y_given_z, 1) - torch.logsumexp(log_mask + log_prior, 1)
-        loss = -log_q.mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return torch.softmax(w.detach(), dim=1).numpy()
+    log_evidence = torch.logsumexp(log_mask + log_prior, 1)  # log P(x_j) under the prior: w does not enter it
+
+    def loss(log_softmax_w: torch.Tensor) -> torch.Tensor:
+        log_p_y_given_z = log_softmax_w[:, labels].T  # (n, K): log P_w(y_j | z)
+        return -(torch.logsumexp(log_mask + log_prior + log_p_y_given_z, 1) - log_evidence).mean()
+
+    return _fit_softmax_table((len(decoded), n_classes), loss, steps, lr, seed)
 
 
 def train_generative(
@@ -126,14 +137,9 @@ def train_generative(
     prior_y = np.bincount(ys, minlength=n_classes) / len(ys)
     log_mask = _log_preimage_masks(xs, decoded)
     labels = torch.as_tensor(ys)
-    w = (
-        0.01 * torch.randn(n_classes, len(decoded), generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    ).requires_grad_()
-    optimizer = torch.optim.Adam([w], lr=lr)
-    for _ in range(steps):
-        log_p_z_given_y = torch.log_softmax(w, dim=1)[labels]  # (n, K): log P_w(z | y_j)
-        loss = -torch.logsumexp(log_mask + log_p_z_given_y, 1).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return prior_y, torch.softmax(w.detach(), dim=1).numpy()
+
+    def loss(log_softmax_w: torch.Tensor) -> torch.Tensor:
+        log_p_z_given_y = log_softmax_w[labels]  # (n, K): log P_w(z | y_j)
+        return -torch.logsumexp(log_mask + log_p_z_given_y, 1).mean()
+
+    return prior_y, _fit_softmax_table((n_classes, len(decoded)), loss, steps, lr, seed)

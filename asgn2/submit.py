@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "Lastname_Firstname_Asgn2.ipynb"
@@ -42,16 +43,16 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     import nbclient
     import nbformat
 
+    from .training import progress_enabled
+
     nb = nbformat.read(source, as_version=4)
     # The kernel inherits this process's environment: the profile, and plain-text progress bars (a widget would be
     # saved in its first state); CR-redrawn bars are collapsed to their last line (coalesce_streams).
     settings = {"ASGN2_PROFILE": profile}
-    if os.environ.get("ASGN2_PROGRESS", "1") not in ("0", "false", "no"):
+    if progress_enabled():
         settings["ASGN2_PROGRESS"] = "text"
-    previous = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
     start = time.perf_counter()
-    try:
+    with mock.patch.dict(os.environ, settings):  # restores this process's environment afterwards
         client = nbclient.NotebookClient(
             nb,
             timeout=timeout_s,
@@ -60,12 +61,6 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
             coalesce_streams=True,
         )
         client.execute()
-    finally:  # leave this process's environment as it was
-        for key, value in previous.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     nbformat.write(nb, target)
     return time.perf_counter() - start
 

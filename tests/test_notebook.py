@@ -51,15 +51,9 @@ def test_committed_notebook_is_executed_clean_and_small():
 def executed(tmp_path_factory) -> Path:
     """The notebook run on a fresh kernel in the quick profile, with checkpoints in a fresh folder."""
     folder = tmp_path_factory.mktemp("notebook")
-    previous = os.environ.get("ASGN2_CHECKPOINTS")
-    os.environ["ASGN2_CHECKPOINTS"] = str(folder / "checkpoints")
-    try:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("ASGN2_CHECKPOINTS", str(folder / "checkpoints"))
         execute_notebook(NOTEBOOK, folder / "executed.ipynb", "quick")
-    finally:
-        if previous is None:
-            os.environ.pop("ASGN2_CHECKPOINTS", None)
-        else:
-            os.environ["ASGN2_CHECKPOINTS"] = previous
     return folder / "executed.ipynb"
 
 
