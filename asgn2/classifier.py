@@ -6,25 +6,17 @@ classifier's penultimate layer is the usual substitute feature map.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import load_mnist
-from .profiles import resolve_profile
-from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
+from .cache import fit_or_load
+from .checkpoints import Checkpoint, checkpoint_dir
+from .training import History, TrainConfig, train
 
 FEATURE_DIM = 128
-
-# Sizes and budgets per profile. One epoch is 468 steps of 128 images.
-PROFILES: dict[str, TrainConfig] = {
-    "quick": TrainConfig(epochs=1, lr=3e-3, warmup_steps=50, weight_decay=1e-4, desc="classifier"),
-    "default": TrainConfig(epochs=2, lr=3e-3, warmup_steps=100, weight_decay=1e-4, desc="classifier"),
-    "full": TrainConfig(epochs=8, lr=3e-3, warmup_steps=200, weight_decay=1e-4, desc="classifier"),
-}
 
 
 class MnistClassifier(nn.Module):
@@ -100,55 +92,38 @@ def accuracy(model: MnistClassifier, images: torch.Tensor, labels: torch.Tensor)
     return (predict(model, images) == labels).float().mean().item()
 
 
-def checkpoint_path(profile: str) -> Path:
-    return checkpoint_dir() / f"classifier-{profile}.pt"
+@dataclass(frozen=True)
+class ClassifierSpec:
+    """Everything that makes the trained classifier: its width and the training run (on the grey-level digits)."""
+
+    name: str  # names the checkpoint file: classifier-<name>.pt
+    train: TrainConfig
+    width: int = 16
 
 
 def train_classifier(
-    profile: str | None = None, root: str | None = None, device: str | None = None, retrain: bool = False
+    spec: ClassifierSpec,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor],
+    device: torch.device | str = "cpu",
+    retrain: bool = False,
 ) -> tuple[MnistClassifier, History]:
-    """Train (or load the cached) classifier for `profile`; evaluation on the test set is in `history.evals`."""
-    profile = resolve_profile(profile)
-    path = checkpoint_path(profile)
-    model = MnistClassifier()
+    """Train (or load the finished run cached for this spec) on (uint8 images, labels); the test accuracy at the
+    end of training is `history.evals[-1]["test_accuracy"]`."""
+    model = MnistClassifier(spec.width)
+    checkpoint = Checkpoint(checkpoint_dir() / f"classifier-{spec.name}.pt", spec)
 
     def fit() -> History:
-        train_x, train_y = load_mnist("train", root)
-        test_x, test_y = load_mnist("test", root)
+        eval_fn = lambda m: {"test_accuracy": accuracy(m, *test_data)}  # noqa: E731
         return train(
             model,
             _loss,
-            (train_x, train_y),
-            PROFILES[profile],
-            eval_fn=lambda m: {"test_accuracy": accuracy(m, test_x, test_y)},
-            checkpoint=path,
+            train_data,
+            spec.train,
+            eval_fn=eval_fn,
+            checkpoint=checkpoint,
             device=device,
+            desc="classifier",
         )
 
-    return fit_or_load(model, path, fit, retrain, device)
-
-
-def get_classifier(profile: str | None = None, root: str | None = None, device: str | None = None) -> MnistClassifier:
-    """The trained classifier for `profile`, trained on first use and cached under `checkpoint_dir()`."""
-    return train_classifier(profile, root, device)[0]
-
-
-def _cli_train(args: argparse.Namespace) -> None:
-    model, history = train_classifier(args.profile, args.data, args.device, retrain=args.retrain)
-    final = history.evals[-1]
-    print(
-        f"classifier ({resolve_profile(args.profile)} profile): test accuracy {100 * final['test_accuracy']:.2f}% "
-        f"after {history.steps} steps, {history.wall_time_s:.1f} s training; checkpoint "
-        f"{checkpoint_path(resolve_profile(args.profile))}"
-    )
-
-
-def run_main(args: argparse.Namespace) -> None:
-    """Step of `python -m asgn2 run`."""
-    _cli_train(argparse.Namespace(**{**vars(args), "retrain": False}))
-
-
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("train-classifier", parents=[common], help="train (or load) the MNIST classifier")
-    p.add_argument("--retrain", action="store_true", help="ignore a cached checkpoint and train again")
-    p.set_defaults(func=_cli_train)
+    return fit_or_load(model, checkpoint, fit, retrain, device)

@@ -18,6 +18,7 @@ MNIST_FILES = (
     "t10k-labels-idx1-ubyte",
 )
 SPLITS = ("train", "test")
+IMAGE_SHAPE = (1, 28, 28)  # one MNIST digit: (channels, height, width)
 BINARIZE_METHODS = ("threshold", "stochastic")
 
 
@@ -83,19 +84,18 @@ def check_uint8_images(images: torch.Tensor, name: str = "images") -> None:
         )
 
 
-def binarize(images: torch.Tensor, method: str = "threshold", seed: int = 0) -> torch.Tensor:
+def binarize(images: torch.Tensor, method: str = "threshold", generator: torch.Generator | None = None) -> torch.Tensor:
     """Binarize uint8 images (N, 1, H, W) to float32 {0., 1.} of the same shape.
 
     - "threshold": 1 where intensity/255 > 0.5 (i.e. pixel >= 128).
-    - "stochastic": one Bernoulli draw per pixel with probability intensity/255, from a generator seeded by `seed`,
-      so the same seed gives the same dataset. This is the convention of the binarized-MNIST likelihood benchmarks
-      (e.g. PixelCNN's 81.30 nats).
+    - "stochastic": one Bernoulli draw per pixel with probability intensity/255, from `generator` (the same generator
+      state gives the same dataset). This is the convention of the binarized-MNIST likelihood benchmarks (e.g.
+      PixelCNN's 81.30 nats). Evaluations pass a generator of their own stream (`asgn2.randomness`).
     """
     check_uint8_images(images)
     if method == "threshold":
         return (images >= 128).to(torch.float32)
     if method == "stochastic":
-        generator = torch.Generator().manual_seed(seed)
         uniform = torch.rand(images.shape, generator=generator)
         return (uniform < images.to(torch.float32) / 255.0).to(torch.float32)
     raise ValueError(f"method must be one of {BINARIZE_METHODS}, got {method!r}")

@@ -15,14 +15,10 @@ eigendecompositions: always real and finite.
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-
 import numpy as np
 import torch
 
 Array = np.ndarray | torch.Tensor
-SAMPLES = {"quick": 100, "default": 250, "full": 10000}  # images per set in the notebook's FID table
 
 
 def _as_features(features: Array, name: str = "features") -> np.ndarray:
@@ -138,68 +134,20 @@ def fid(features_a: Array, features_b: Array) -> float:
 # ----------------------------------------------------------------------------- images -> features -> FID
 
 
-def image_statistics(
-    images: torch.Tensor, model: torch.nn.Module | None = None, batch_size: int = 1000, profile: str | None = None
-) -> GaussianStatistics:
-    """Streaming Gaussian statistics of classifier features of images (N, 1, 28, 28), uint8 or float in [0, 1].
-
-    `model` defaults to `asgn2.classifier.get_classifier(profile)` (the MNIST classifier standing in for the
-    Inception-v3 of Heusel et al., whose weights are not available offline); features are `extract_features`.
+def image_statistics(images: torch.Tensor, model: torch.nn.Module, batch_size: int = 1000) -> GaussianStatistics:
+    """Streaming Gaussian statistics of the classifier features (`asgn2.classifier.extract_features`, the MNIST
+    classifier standing in for the Inception-v3 of Heusel et al.) of images (N, 1, 28, 28), uint8 or float in [0, 1].
     """
-    from .classifier import extract_features, get_classifier
+    from .classifier import extract_features
 
-    model = model if model is not None else get_classifier(profile)
     stats = GaussianStatistics()
     for chunk in images.split(batch_size):
         stats.update(extract_features(model, chunk, batch_size=batch_size))
     return stats
 
 
-def fid_images(
-    images_a: torch.Tensor,
-    images_b: torch.Tensor,
-    model: torch.nn.Module | None = None,
-    batch_size: int = 1000,
-    profile: str | None = None,
-) -> float:
-    """FID between two image sets (N, 1, 28, 28) on MNIST-classifier features (see `image_statistics`)."""
-    if model is None:
-        from .classifier import get_classifier
-
-        model = get_classifier(profile)
+def fid_images(images_a: torch.Tensor, images_b: torch.Tensor, model: torch.nn.Module, batch_size: int = 1000) -> float:
+    """FID between two image sets (N, 1, 28, 28) on the features of the MNIST classifier `model`."""
     a = image_statistics(images_a, model, batch_size)
     b = image_statistics(images_b, model, batch_size)
     return frechet_distance(a.mean, a.covariance, b.mean, b.covariance)
-
-
-def _load_images(source: str, root: str | None) -> torch.Tensor:
-    """'train' / 'test' (MNIST splits) or a .pt / .npy file holding images (N, 1, 28, 28)."""
-    if source in ("train", "test"):
-        from .data import load_mnist
-
-        return load_mnist(source, root)[0]
-    path = Path(source)
-    if path.suffix == ".npy":
-        return torch.from_numpy(np.load(path))
-    if path.suffix == ".pt":
-        return torch.load(path, map_location="cpu")
-    raise ValueError(f"expected 'train', 'test', a .npy or a .pt file of images (N, 1, 28, 28); got {source!r}")
-
-
-def _cli_fid(args: argparse.Namespace) -> None:
-    a, b = _load_images(args.a, args.data), _load_images(args.b, args.data)
-    if args.n:  # a random subset: MNIST files are not shuffled (e.g. the test set's halves come from different writers)
-        generator = torch.Generator().manual_seed(args.seed)
-        a = a[torch.randperm(len(a), generator=generator)[: args.n]]
-        b = b[torch.randperm(len(b), generator=generator)[: args.n]]
-    value = fid_images(a, b, profile=args.profile)
-    print(f"FID({args.a}[{len(a)}], {args.b}[{len(b)}]) on MNIST-classifier features: {value:.4f}")
-
-
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("fid", parents=[common], help="FID between two image sets on classifier features")
-    p.add_argument("a", help="'train', 'test', or a .npy / .pt file of images (N, 1, 28, 28)")
-    p.add_argument("b", help="the same kinds as a")
-    p.add_argument("--n", type=int, default=0, help="use a random subset of n images of each set (0: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random subsets")
-    p.set_defaults(func=_cli_fid)

@@ -93,24 +93,31 @@ class Logit(Transform):
 
 
 class ActNorm(Transform):
-    """z = (x - b) * exp(-log_s) per dimension, initialised from the first batch so that z has zero mean and unit
-    variance (Kingma & Dhariwal 2018); then ordinary parameters. log_det = -sum(log_s)."""
+    """z = (x - b) * exp(-log_s) per dimension (Kingma & Dhariwal 2018); log_det = -sum(log_s).
+
+    It starts as the identity. `initialize(x)` sets b and log_s from a batch of real data so that z has zero mean and
+    unit variance; the model that owns it calls that once, explicitly, before training. A forward pass never changes
+    a parameter (so an odd first batch cannot ruin the layer).
+    """
 
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(dim))
         self.log_scale = nn.Parameter(torch.zeros(dim))
-        self.register_buffer("initialized", torch.tensor(False))
 
     @torch.no_grad()
-    def _initialize(self, x: torch.Tensor) -> None:
+    def initialize(self, x: torch.Tensor) -> None:
+        """Data-dependent initialisation from a batch x (N, D) of real data, N >= 2, no dimension constant."""
+        std = x.std(0) if x.shape[0] > 1 else torch.zeros(())
+        if x.shape[0] < 2 or not torch.isfinite(x).all() or (std == 0).any():
+            raise ValueError(
+                "ActNorm.initialize needs a batch of at least 2 finite rows with no constant dimension "
+                f"(a batch of real, dequantized data), got {tuple(x.shape)}"
+            )
         self.bias.copy_(x.mean(0))
-        self.log_scale.copy_(torch.log(x.std(0) + 1e-6))
-        self.initialized.fill_(True)
+        self.log_scale.copy_(torch.log(std))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self.training and not self.initialized and x.shape[0] > 1:
-            self._initialize(x)
         z = (x - self.bias) * torch.exp(-self.log_scale)
         return z, (-self.log_scale.sum()).expand(x.shape[0])
 

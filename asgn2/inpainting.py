@@ -13,23 +13,26 @@ Two methods:
 
 from __future__ import annotations
 
-import argparse
 import math
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-from .pixelcnn import PixelCNN, check_binary_images
+from .pixelcnn import PixelCNN
+from .randomness import generator as stream
+from .sampling import check_known, sample_holes
 
 HOLE_KINDS = ("bottom", "right", "centre", "rectangles", "brush")
 METHODS = ("raster", "sir")
-# The notebook's quality table per profile: test digits, and K (raster candidates per digit that sir weighs).
-QUALITY = {
-    "quick": {"images": 8, "candidates": 4},
-    "default": {"images": 16, "candidates": 8},
-    "full": {"images": 500, "candidates": 32},
-}
+
+
+@dataclass(frozen=True)
+class InpaintingEvalSpec:
+    """The size of the notebook's inpainting evaluation: test digits, and K (raster candidates that sir weighs)."""
+
+    images: int
+    candidates: int
 
 
 # ------------------------------------------------------------------------------------------------------ hole masks
@@ -45,7 +48,7 @@ def hole_mask(kind: str, n: int, height: int = 28, width: int = 28, seed: int = 
     if kind not in HOLE_KINDS:
         raise ValueError(f"kind must be one of {HOLE_KINDS}, got {kind!r}")
     hole = torch.zeros(n, 1, height, width, dtype=torch.bool)
-    generator = torch.Generator().manual_seed(seed)
+    generator = stream("holes", seed)
     if kind == "bottom":
         hole[:, :, height // 2 :] = True
     elif kind == "right":
@@ -84,55 +87,7 @@ def _brush_strokes(height: int, width: int, generator: torch.Generator) -> torch
     return hole
 
 
-def check_known(images: torch.Tensor, known: torch.Tensor) -> None:
-    check_binary_images(images)
-    if known.dtype != torch.bool or known.shape != images.shape:
-        raise ValueError(
-            f"known must be a bool tensor of the images' shape {tuple(images.shape)} (True = observed), "
-            f"got {known.dtype} {tuple(known.shape)}"
-        )
-
-
-# --------------------------------------------------------------------------------------------------------- samplers
-
-
-def _uniforms(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One uniform per pixel, drawn up front: pixel i is set to 1 iff u_i < p(x_i = 1 | x_<i). Drawing them all at
-    once makes a sampler's output a function of (model, x, known, generator) alone, whichever pixels it visits."""
-    return torch.rand(x.shape, generator=generator).to(x.device)
-
-
-@torch.no_grad()
-def sample_holes(model: PixelCNN, x: torch.Tensor, known: torch.Tensor, generator=None) -> torch.Tensor:
-    """Fill the hole pixels of binary images x (N, 1, H, W) in raster order; the fast sampler.
-
-    It starts at the first row that has a hole pixel, skips pixels that are observed in every image, and computes
-    only the rows that the current pixel's receptive field needs (`PixelCNN.row_logits`). Same output as
-    `sample_holes_naive` for the same generator.
-    """
-    check_known(x, known)
-    model.eval()
-    x, hole, u = x.clone(), ~known, _uniforms(x, generator)
-    for row in hole.any(dim=(0, 1, 3)).nonzero().flatten().tolist():
-        for col in hole[:, 0, row].any(dim=0).nonzero().flatten().tolist():
-            p = torch.sigmoid(model.row_logits(x, row)[:, 0, 0, col])
-            draw = (u[:, 0, row, col] < p).to(x.dtype)
-            x[:, 0, row, col] = torch.where(hole[:, 0, row, col], draw, x[:, 0, row, col])
-    return x
-
-
-@torch.no_grad()
-def sample_holes_naive(model: PixelCNN, x: torch.Tensor, known: torch.Tensor, generator=None) -> torch.Tensor:
-    """The reference sampler: the whole network on the whole image for each of the H*W pixels in raster order."""
-    check_known(x, known)
-    model.eval()
-    x, hole, u = x.clone(), ~known, _uniforms(x, generator)
-    for row in range(x.shape[2]):
-        for col in range(x.shape[3]):
-            p = torch.sigmoid(model(x)[:, 0, row, col])
-            draw = (u[:, 0, row, col] < p).to(x.dtype)
-            x[:, 0, row, col] = torch.where(hole[:, 0, row, col], draw, x[:, 0, row, col])
-    return x
+# --------------------------------------------------------------------------------------------------------- methods
 
 
 @torch.no_grad()
@@ -157,6 +112,10 @@ def inpaint(
     check_known(images, known)
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if samples_per_image < 1 or candidates < 1:
+        raise ValueError(
+            f"samples_per_image and candidates must be at least 1, got {samples_per_image} and {candidates}"
+        )
     n, s = images.shape[0], samples_per_image
     k = s if method == "raster" else candidates
     x = images.repeat_interleave(k, 0)
@@ -197,7 +156,7 @@ def inpainting_quality(
         known = hole_mask(kind, images.shape[0], seed=seed)
         masked = (predict(classifier, images * known) == labels).float().mean().item()
         for method in methods:
-            generator = torch.Generator().manual_seed(seed)
+            generator = stream("sampling", seed)
             out = inpaint(model, images, known, method, samples_per_image, candidates, generator)
             hole = (~known).unsqueeze(1).expand_as(out)
             truth = images.unsqueeze(1).expand_as(out)
@@ -247,9 +206,7 @@ def plot_inpainting(
     """Figure: one row per image: original | masked (hole in grey) | `samples` completions per method."""
     import matplotlib.pyplot as plt
 
-    outs = {
-        m: inpaint(model, images, known, m, samples, candidates, torch.Generator().manual_seed(seed)) for m in METHODS
-    }
+    outs = {m: inpaint(model, images, known, m, samples, candidates, stream("sampling", seed)) for m in METHODS}
     n, cols = images.shape[0], 2 + samples * len(METHODS)
     fig, axes = plt.subplots(n, cols, figsize=(0.9 * cols, 0.9 * n + 0.5), squeeze=False)
     headers = ["original", "masked"] + [f"{m} {j + 1}" for m in METHODS for j in range(samples)]
@@ -265,46 +222,3 @@ def plot_inpainting(
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def _cli_inpaint(args: argparse.Namespace) -> None:
-    import matplotlib.pyplot
-
-    from .pixelcnn import test_set, train_pixelcnn
-
-    model, _ = train_pixelcnn(args.profile, args.data, args.device)
-    images = test_set(args.data, "threshold")[: args.n].to(next(model.parameters()).device)
-    known = hole_mask(args.holes, args.n, seed=args.seed).to(images.device)
-    fig = plot_inpainting(model, images, known, args.samples, args.candidates, args.seed, f"holes: {args.holes}")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150)
-    matplotlib.pyplot.close(fig)
-    print(f"wrote {out}")
-
-
-def run_main(args: argparse.Namespace) -> None:
-    """Step of `python -m asgn2 run`: inpainting grids for two hole families under results/."""
-    for holes in ("bottom", "brush"):
-        options = {
-            "holes": holes,
-            "n": 4,
-            "samples": 2,
-            "candidates": 8,
-            "seed": 0,
-            "out": f"results/inpainting_{holes}.png",
-        }
-        _cli_inpaint(argparse.Namespace(**{**vars(args), **options}))
-
-
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser(
-        "inpaint", parents=[common], help="inpaint test digits with the PixelCNN, write a PNG grid"
-    )
-    p.add_argument("--holes", choices=HOLE_KINDS, default="bottom")
-    p.add_argument("--n", type=int, default=6, help="test images")
-    p.add_argument("--samples", type=int, default=3, help="completions per image and method")
-    p.add_argument("--candidates", type=int, default=16, help="raster completions per image weighed by sir")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="results/inpainting.png")
-    p.set_defaults(func=_cli_inpaint)

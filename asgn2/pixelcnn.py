@@ -11,20 +11,17 @@ which itself never saw pixel i).
 
 from __future__ import annotations
 
-import argparse
-import math
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import binarize, load_mnist
-from .profiles import resolve_profile
-from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
-
-IMAGE_SHAPE = (1, 28, 28)
+from .cache import fit_or_load
+from .checkpoints import Checkpoint, checkpoint_dir
+from .data import IMAGE_SHAPE, binarize
+from .randomness import generator
+from .training import History, TrainConfig, train
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -153,17 +150,10 @@ class PixelCNN(nn.Module):
         logits = self.forward(x)
         return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
 
-    @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None, image_shape=IMAGE_SHAPE) -> torch.Tensor:
-        """n unconditional samples, float {0, 1} (n, 1, H, W): inpainting with every pixel a hole."""
-        from .inpainting import sample_holes
 
-        device = next(self.parameters()).device
-        x = torch.zeros(n, *image_shape, device=device)
-        return sample_holes(self, x, torch.zeros_like(x, dtype=torch.bool), generator=generator)
-
-
-def receptive_field(model: PixelCNN, row: int, col: int, image_shape=IMAGE_SHAPE, trials: int = 3) -> torch.Tensor:
+def receptive_field(
+    model: PixelCNN, row: int, col: int, image_shape: tuple[int, int, int] = IMAGE_SHAPE, trials: int = 3
+) -> torch.Tensor:
     """Bool (H, W): the input pixels that the logit of pixel (row, col) depends on, from the gradient
     d logit / d x at `trials` random real-valued inputs (a ReLU can hide a dependence at one input).
     For a causal model it lies above, or left of (row, col) in its row."""
@@ -184,56 +174,34 @@ def check_binary_images(x: torch.Tensor) -> None:
         raise ValueError("expected binary images with values in {0, 1} (use asgn2.data.binarize)")
 
 
-def bits_per_dim(nll_nats: float, dims: int = 784) -> float:
-    return nll_nats / (dims * math.log(2))
-
-
 # ------------------------------------------------------------------------------------------------------ training
 
 
-@dataclass
-class PixelCNNProfile:
+@dataclass(frozen=True)
+class PixelCNNSpec:
+    """Everything that makes a trained PixelCNN: the network, the training run and the data choices."""
+
+    name: str  # names the checkpoint file: pixelcnn-<name>.pt
     model: PixelCNNConfig
     train: TrainConfig
-    eval_images: int = 2000  # test images for the evaluations during training (the final NLL uses all 10000)
-    extra: dict = field(default_factory=dict)
-
-
-PROFILES: dict[str, PixelCNNProfile] = {
-    "quick": PixelCNNProfile(
-        PixelCNNConfig(channels=32, n_blocks=4, head_channels=32),
-        TrainConfig(epochs=1, max_steps=150, batch_size=64, lr=3e-3, warmup_steps=20, desc="pixelcnn"),
-        eval_images=1000,
-    ),
-    "default": PixelCNNProfile(
-        PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64),
-        TrainConfig(
-            epochs=2,
-            max_steps=1700,
-            batch_size=64,
-            time_budget_s=600,
-            lr=5e-3,
-            warmup_steps=100,
-            eval_every=425,
-            checkpoint_every=170,
-            desc="pixelcnn",
-        ),
-    ),
-    "full": PixelCNNProfile(
-        PixelCNNConfig(channels=128, n_blocks=12, head_channels=256),
-        TrainConfig(epochs=40, lr=1e-3, warmup_steps=500, eval_every=2000, checkpoint_every=1000, desc="pixelcnn"),
-    ),
-}
+    binarization: str = "stochastic"  # of the training digits: a fresh Bernoulli draw per pixel every time one is seen
+    eval_images: int = 2000  # test images for the evaluations during training (the reported NLL uses all 10000)
 
 
 def pixelcnn_loss(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     """Mean negative log-likelihood per pixel (nats) of a fresh stochastic binarization of uint8 images.
 
-    Drawing a new binarization every time it is seen (from the global RNG, saved in checkpoints) acts as data
-    augmentation; the test set uses one fixed binarization (seed 0), the benchmark convention.
+    Drawing a new binarization every time a digit is seen (training stream, saved in checkpoints) acts as data
+    augmentation; the test set is binarized once per evaluation seed, from its own stream (`test_binarization`).
     """
     x = (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()
     return F.binary_cross_entropy_with_logits(model(x), x)
+
+
+def test_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Stochastically binarized test digits (N, 1, 28, 28) from the "test-binarization" stream: disjoint from the
+    binarizations that training draws."""
+    return binarize(images, "stochastic", generator("test-binarization", seed))
 
 
 @torch.no_grad()
@@ -245,57 +213,32 @@ def test_nll(model: PixelCNN, binary_images: torch.Tensor, batch_size: int = 100
     return total / binary_images.shape[0]
 
 
-def checkpoint_path(profile: str) -> Path:
-    return checkpoint_dir() / f"pixelcnn-{profile}.pt"
-
-
-def test_set(root: str | None = None, method: str = "stochastic") -> torch.Tensor:
-    """The binarized MNIST test set (10000, 1, 28, 28): stochastic with seed 0 (likelihoods), or thresholded."""
-    return binarize(load_mnist("test", root)[0], method, seed=0)
-
-
 def train_pixelcnn(
-    profile: str | None = None, root: str | None = None, device: str | None = None, retrain: bool = False
+    spec: PixelCNNSpec,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    device: torch.device | str = "cpu",
+    retrain: bool = False,
 ) -> tuple[PixelCNN, History]:
-    """Train (or load the cached) PixelCNN of `profile` on dynamically binarized MNIST; return it and its history."""
-    profile = resolve_profile(profile)
-    spec = PROFILES[profile]
-    path = checkpoint_path(profile)
+    """Train (or load the finished run cached for this spec) a PixelCNN on uint8 training digits (N, 1, 28, 28);
+    evaluations during training use the first `spec.eval_images` test digits, binarized with evaluation seed 0."""
+    if spec.binarization != "stochastic":
+        raise ValueError(f"only stochastic training binarization is implemented, got {spec.binarization!r}")
     model = PixelCNN(spec.model)
+    checkpoint = Checkpoint(checkpoint_dir() / f"pixelcnn-{spec.name}.pt", spec)
+    eval_x = test_binarization(test_images[: spec.eval_images])
 
     def fit() -> History:
-        train_images = load_mnist("train", root)[0]
-        eval_x = test_set(root)[: spec.eval_images]
+        eval_fn = lambda m: {"test_nll": test_nll(m, eval_x)}  # noqa: E731
         return train(
             model,
             pixelcnn_loss,
             train_images,
             spec.train,
-            eval_fn=lambda m: {"test_nll": test_nll(m, eval_x)},
-            checkpoint=path,
+            eval_fn=eval_fn,
+            checkpoint=checkpoint,
             device=device,
+            desc="pixelcnn",
         )
 
-    return fit_or_load(model, path, fit, retrain, device)
-
-
-def _cli_train(args: argparse.Namespace) -> None:
-    profile = resolve_profile(args.profile)
-    model, history = train_pixelcnn(profile, args.data, args.device, retrain=args.retrain)
-    nll = test_nll(model, test_set(args.data))
-    print(
-        f"pixelcnn ({profile}): test NLL {nll:.2f} nats/image = {bits_per_dim(nll):.4f} bits/dim "
-        f"(10000 test images, stochastic binarization seed 0); {history.steps} steps, "
-        f"{history.wall_time_s:.0f} s training; {sum(p.numel() for p in model.parameters())} parameters"
-    )
-
-
-def run_main(args: argparse.Namespace) -> None:
-    """Step of `python -m asgn2 run`."""
-    _cli_train(argparse.Namespace(**{**vars(args), "retrain": False}))
-
-
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("train-pixelcnn", parents=[common], help="train (or load) the PixelCNN, print test NLL")
-    p.add_argument("--retrain", action="store_true", help="ignore a cached checkpoint and train again")
-    p.set_defaults(func=_cli_train)
+    return fit_or_load(model, checkpoint, fit, retrain, device)

@@ -1,13 +1,111 @@
-"""Run profiles: `quick` (smoke test, minutes), `default` (a laptop CPU), `full` (the published numbers; a GPU).
+"""What the profiles mean, in one place: every model's run specification and the evaluation sizes.
 
-Each model module keeps its own table of sizes and budgets keyed by these names; this module only picks the name.
+`quick` is a smoke test of everything (about 2 minutes of notebook), `default` fits a 2-to-8-core laptop CPU (the
+notebook in under 15 minutes), `full` is meant for a GPU. Training entry points take the specs below, and a
+checkpoint is reused only for the spec it was trained with.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+
+from .classifier import ClassifierSpec
+from .inpainting import InpaintingEvalSpec
+from .pixelcnn import PixelCNNConfig, PixelCNNSpec
+from .realnvp import RealNVPConfig, RealNVPSpec
+from .training import TrainConfig
 
 PROFILE_NAMES = ("quick", "default", "full")
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    classifier: ClassifierSpec
+    pixelcnn: PixelCNNSpec
+    realnvp: RealNVPSpec
+    inpainting: InpaintingEvalSpec
+    fid_samples: int  # images per set in the notebook's FID table
+
+
+def _classifier(name: str, epochs: int, warmup_steps: int) -> ClassifierSpec:
+    # one epoch is 468 steps of 128 digits
+    return ClassifierSpec(name, TrainConfig(epochs=epochs, lr=3e-3, warmup_steps=warmup_steps, weight_decay=1e-4))
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        classifier=_classifier("quick", epochs=1, warmup_steps=50),
+        pixelcnn=PixelCNNSpec(
+            "quick",
+            PixelCNNConfig(channels=32, n_blocks=4, head_channels=32),
+            TrainConfig(epochs=1, max_steps=150, batch_size=64, lr=3e-3, warmup_steps=20),
+            eval_images=1000,
+        ),
+        realnvp=RealNVPSpec(
+            "quick",
+            RealNVPConfig(n_couplings=4, hidden=256),
+            TrainConfig(epochs=1, max_steps=200, lr=1e-3, warmup_steps=20, eval_every=100),
+            eval_images=1000,
+        ),
+        inpainting=InpaintingEvalSpec(images=8, candidates=4),
+        fid_samples=100,
+    ),
+    "default": Profile(
+        name="default",
+        classifier=_classifier("default", epochs=2, warmup_steps=100),
+        pixelcnn=PixelCNNSpec(
+            "default",
+            PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64),
+            TrainConfig(
+                epochs=2,
+                max_steps=1700,
+                time_budget_s=600,
+                batch_size=64,
+                lr=5e-3,
+                warmup_steps=100,
+                eval_every=425,
+                checkpoint_every=170,
+            ),
+        ),
+        realnvp=RealNVPSpec(
+            "default",
+            RealNVPConfig(n_couplings=8, hidden=1024),
+            TrainConfig(
+                epochs=10,
+                max_steps=450,
+                time_budget_s=200,
+                lr=1e-3,
+                warmup_steps=100,
+                weight_decay=1e-5,
+                eval_every=90,
+                checkpoint_every=90,
+            ),
+        ),
+        inpainting=InpaintingEvalSpec(images=16, candidates=8),
+        fid_samples=250,
+    ),
+    "full": Profile(
+        name="full",
+        classifier=_classifier("full", epochs=8, warmup_steps=200),
+        pixelcnn=PixelCNNSpec(
+            "full",
+            PixelCNNConfig(channels=128, n_blocks=12, head_channels=256),
+            TrainConfig(epochs=40, lr=1e-3, warmup_steps=500, eval_every=2000, checkpoint_every=1000),
+        ),
+        realnvp=RealNVPSpec(
+            "full",
+            RealNVPConfig(n_couplings=10, hidden=1024, n_hidden=2),
+            TrainConfig(
+                epochs=100, lr=1e-3, warmup_steps=500, weight_decay=1e-5, eval_every=5000, checkpoint_every=2000
+            ),
+        ),
+        inpainting=InpaintingEvalSpec(images=500, candidates=32),
+        fid_samples=10000,
+    ),
+}
 
 
 def resolve_profile(name: str | None = None) -> str:
@@ -16,3 +114,8 @@ def resolve_profile(name: str | None = None) -> str:
     if name not in PROFILE_NAMES:
         raise ValueError(f"profile must be one of {PROFILE_NAMES}, got {name!r}")
     return name
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile `name` (else env `ASGN2_PROFILE`, else "default")."""
+    return PROFILES[resolve_profile(name)]

@@ -16,21 +16,20 @@ so for lam = 1e-6).
 
 from __future__ import annotations
 
-import argparse
-import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from .data import check_uint8_images, load_mnist
+from .cache import fit_or_load
+from .checkpoints import Checkpoint, checkpoint_dir
+from .data import IMAGE_SHAPE, check_uint8_images
 from .flows import ActNorm, Composite, Logit, Scale, Transform, standard_normal_log_prob
-from .profiles import resolve_profile
-from .training import History, TrainConfig, checkpoint_dir, fit_or_load, train
+from .metrics import bits_per_dim
+from .randomness import generator as stream
+from .training import History, TrainConfig, train
 
 D = 784
-IMAGE_SHAPE = (1, 28, 28)
 
 
 def checkerboard(height: int = 28, width: int = 28, parity: int = 0) -> torch.Tensor:
@@ -106,6 +105,17 @@ class RealNVP(Transform):
                 layers.append(ActNorm(D))
         self.flow = Composite(layers)
 
+    @torch.no_grad()
+    def initialize(self, v: torch.Tensor) -> None:
+        """Data-dependent initialisation of every ActNorm layer from a batch of real dequantized pixels v (N >= 2):
+        each layer is set so that its output has zero mean and unit variance on this batch. Training calls this
+        once, before the first step; nothing else changes parameters outside the optimizer."""
+        x = self.preprocess(check_pixels(v).flatten(1))[0]
+        for layer in self.flow.transforms:
+            if isinstance(layer, ActNorm):
+                layer.initialize(x)
+            x = layer(x)[0]
+
     def forward(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y, log_det_pre = self.preprocess(check_pixels(v).flatten(1))
         z, log_det_flow = self.flow(y)
@@ -126,6 +136,8 @@ class RealNVP(Transform):
         self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None, as_uint8: bool = True
     ) -> torch.Tensor:
         """n images (n, 1, 28, 28): z ~ N(0, T^2 I) mapped back; uint8 (floor of v) or float v/256 in [0, 1]."""
+        if not temperature >= 0:
+            raise ValueError(f"temperature must be >= 0 (the latent's standard deviation), got {temperature}")
         device = next(self.parameters()).device
         z = temperature * torch.randn(n, D, generator=generator).to(device)
         v = self.inverse(z)[0].view(n, *IMAGE_SHAPE).clamp(0, 256 - 1e-3)
@@ -133,117 +145,96 @@ class RealNVP(Transform):
 
 
 def check_pixels(v: torch.Tensor) -> torch.Tensor:
-    """Raise ValueError unless v is float (N, 1, 28, 28) or (N, 784) with values in [0, 256]."""
+    """Raise ValueError unless v is float (N, 1, 28, 28) or (N, 784), finite, with values in [0, 256)."""
     if not isinstance(v, torch.Tensor) or not v.is_floating_point() or v.shape[1:] not in ((D,), IMAGE_SHAPE):
         got = f"{v.dtype} {tuple(v.shape)}" if isinstance(v, torch.Tensor) else type(v).__name__
         raise ValueError(
             f"expected dequantized pixels: float (N, 1, 28, 28) or (N, 784) in [0, 256) (use dequantize), got {got}"
         )
-    if v.numel() and (v.min() < 0 or v.max() > 256):
-        raise ValueError(f"pixel values must lie in [0, 256], got [{v.min().item():.3g}, {v.max().item():.3g}]")
+    if not torch.isfinite(v).all():
+        raise ValueError("expected finite pixel values in [0, 256), got NaN or infinite entries")
+    if v.numel() and (v.min() < 0 or v.max() >= 256):
+        raise ValueError(
+            f"pixel values must lie in [0, 256) (x + u, u in [0, 1)), got [{v.min().item():.6g}, {v.max().item():.6g}]"
+        )
     return v
 
 
 def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """uint8 (N, 1, 28, 28) -> v = x + u, u ~ U[0, 1): float32 in [0, 256)."""
+    """uint8 (N, 1, 28, 28) -> v = x + u, u ~ U[0, 1): float32 in [x, x + 1), so in [0, 256).
+
+    In float32, x + u rounds up to x + 1 when u is within half a spacing of 1 (e.g. 255 + (1 - 2^-24) == 256.0);
+    such a v is moved to the largest float below x + 1, so that every v stays in its own pixel's bin."""
     check_uint8_images(images)
-    return images.float() + torch.rand(images.shape, generator=generator).to(images.device)
-
-
-def bits_per_dim(log_prob_nats: torch.Tensor) -> torch.Tensor:
-    """-log p(v) / (D ln 2): the code length per pixel of the discrete image (unit bins)."""
-    return -log_prob_nats / (D * math.log(2))
+    x = images.float()
+    v = x + torch.rand(images.shape, generator=generator).to(images.device)
+    top = torch.nextafter(x + 1, x)
+    return torch.where(v < x + 1, v, top)
 
 
 # ------------------------------------------------------------------------------------------------------ training
 
 
-@dataclass
-class RealNVPProfile:
+@dataclass(frozen=True)
+class RealNVPSpec:
+    """Everything that makes a trained Real NVP: the flow, the training run and the data choices."""
+
+    name: str  # names the checkpoint file: realnvp-<name>.pt
     model: RealNVPConfig
     train: TrainConfig
-    eval_images: int = 2000  # test images for the evaluations during training (the final figure uses all 10000)
-
-
-PROFILES: dict[str, RealNVPProfile] = {
-    "quick": RealNVPProfile(
-        RealNVPConfig(n_couplings=4, hidden=256),
-        TrainConfig(epochs=1, max_steps=200, lr=1e-3, warmup_steps=20, eval_every=100, desc="realnvp"),
-        eval_images=1000,
-    ),
-    "default": RealNVPProfile(
-        RealNVPConfig(n_couplings=8, hidden=1024),
-        TrainConfig(
-            epochs=10,
-            max_steps=450,
-            time_budget_s=200,
-            lr=1e-3,
-            warmup_steps=100,
-            weight_decay=1e-5,
-            eval_every=90,
-            checkpoint_every=90,
-            desc="realnvp",
-        ),
-    ),
-    "full": RealNVPProfile(
-        RealNVPConfig(n_couplings=10, hidden=1024, n_hidden=2),
-        TrainConfig(
-            epochs=100,
-            lr=1e-3,
-            warmup_steps=500,
-            weight_decay=1e-5,
-            eval_every=5000,
-            checkpoint_every=2000,
-            desc="realnvp",
-        ),
-    ),
-}
+    init_images: int = 1000  # training digits that initialise the ActNorm layers
+    eval_images: int = 2000  # test images for the evaluations during training (the reported figure uses all 10000)
 
 
 def realnvp_loss(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Mean bits/dim of a freshly dequantized batch (the dequantization noise comes from the global RNG)."""
-    return bits_per_dim(model.log_prob(dequantize(images))).mean()
+    """Mean bits/dim of a freshly dequantized batch (the noise comes from the training stream: the global RNG that
+    the loop seeds and checkpoints)."""
+    return bits_per_dim(-model.log_prob(dequantize(images))).mean()
 
 
 @torch.no_grad()
 def test_bits_per_dim(model: RealNVP, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> float:
-    """Mean bits/dim over uint8 images (N, 1, 28, 28), dequantized with a generator seeded by `seed`."""
+    """Mean bits/dim over uint8 images (N, 1, 28, 28), dequantized with evaluation seed `seed` of the
+    "test-dequantization" stream (disjoint from the noise training draws)."""
     model.eval()
     device = next(model.parameters()).device
-    generator = torch.Generator().manual_seed(seed)
+    noise = stream("test-dequantization", seed)
     total = 0.0
     for chunk in images.split(batch_size):
-        total += bits_per_dim(model.log_prob(dequantize(chunk, generator).to(device))).sum().item()
+        total += bits_per_dim(-model.log_prob(dequantize(chunk, noise).to(device))).sum().item()
     return total / images.shape[0]
 
 
-def checkpoint_path(profile: str) -> Path:
-    return checkpoint_dir() / f"realnvp-{profile}.pt"
-
-
 def train_realnvp(
-    profile: str | None = None, root: str | None = None, device: str | None = None, retrain: bool = False
+    spec: RealNVPSpec,
+    train_images: torch.Tensor,
+    test_images: torch.Tensor,
+    device: torch.device | str = "cpu",
+    retrain: bool = False,
 ) -> tuple[RealNVP, History]:
-    """Train (or load the cached) Real NVP of `profile` on MNIST; return it and its history (eval: test_bpd)."""
-    profile = resolve_profile(profile)
-    spec = PROFILES[profile]
-    path = checkpoint_path(profile)
+    """Train (or load the finished run cached for this spec) a Real NVP on uint8 training digits (N, 1, 28, 28).
+
+    Before the first step the ActNorm layers are initialised from `spec.init_images` training digits (dequantized
+    with the "init" stream); evaluations during training use the first `spec.eval_images` test digits."""
     model = RealNVP(spec.model)
+    checkpoint = Checkpoint(checkpoint_dir() / f"realnvp-{spec.name}.pt", spec)
+    eval_images = test_images[: spec.eval_images]
 
     def fit() -> History:
-        train_images = load_mnist("train", root)[0]
-        eval_images = load_mnist("test", root)[0][: spec.eval_images]
+        model.initialize(dequantize(train_images[: spec.init_images], stream("init", spec.train.seed)))
+        eval_fn = lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)}  # noqa: E731
         return train(
             model,
             realnvp_loss,
             train_images,
             spec.train,
-            eval_fn=lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)},
-            checkpoint=path,
+            eval_fn=eval_fn,
+            checkpoint=checkpoint,
             device=device,
+            desc="realnvp",
         )
 
-    return fit_or_load(model, path, fit, retrain, device)
+    return fit_or_load(model, checkpoint, fit, retrain, device)
 
 
 # -------------------------------------------------------------------------------------------------------- figures
@@ -270,48 +261,15 @@ def nearest_neighbours(samples: torch.Tensor, train_images: torch.Tensor, k: int
     return torch.cat(out, 1).topk(k, largest=False).indices
 
 
-def _cli_train(args: argparse.Namespace) -> None:
-    profile = resolve_profile(args.profile)
-    model, history = train_realnvp(profile, args.data, args.device, retrain=args.retrain)
-    bpd = test_bits_per_dim(model, load_mnist("test", args.data)[0])
-    print(
-        f"realnvp ({profile}): test {bpd:.4f} bits/dim (10000 test images, dequantization seed 0); "
-        f"{history.steps} steps, {history.wall_time_s:.0f} s training; "
-        f"{sum(p.numel() for p in model.parameters())} parameters"
-    )
-
-
-def _cli_sample(args: argparse.Namespace) -> None:
+def plot_samples(model: RealNVP, temperatures: list[float], n: int = 64, seed: int = 0, nrow: int = 8):
+    """Figure: one panel of n samples per temperature, each panel from its own latent draws (sampling stream,
+    seed + panel index), so panels differ by more than their temperature."""
     import matplotlib.pyplot as plt
 
     from .display import show_grid
 
-    model, _ = train_realnvp(args.profile, args.data, args.device)
-    temps = args.temperatures
-    fig, axes = plt.subplots(1, len(temps), figsize=(4 * len(temps), 4.4), squeeze=False)
-    for ax, t in zip(axes[0], temps, strict=True):
-        show_grid(model.sample(args.n, t, torch.Generator().manual_seed(args.seed)), f"T = {t}", nrow=8, ax=ax)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    print(f"wrote {out}")
-
-
-def run_main(args: argparse.Namespace) -> None:
-    """Step of `python -m asgn2 run`: train (or load), test bits/dim, samples at three temperatures."""
-    _cli_train(argparse.Namespace(**{**vars(args), "retrain": False}))
-    options = {"n": 64, "temperatures": [1.0, 0.8, 0.6], "seed": 0, "out": "results/realnvp_samples.png"}
-    _cli_sample(argparse.Namespace(**{**vars(args), **options}))
-
-
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("train-realnvp", parents=[common], help="train (or load) Real NVP, print test bits/dim")
-    p.add_argument("--retrain", action="store_true", help="ignore a cached checkpoint and train again")
-    p.set_defaults(func=_cli_train)
-    p = subparsers.add_parser("sample-realnvp", parents=[common], help="Real NVP samples at several temperatures (PNG)")
-    p.add_argument("--n", type=int, default=64)
-    p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 0.8, 0.6])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="results/realnvp_samples.png")
-    p.set_defaults(func=_cli_sample)
+    fig, axes = plt.subplots(1, len(temperatures), figsize=(3.2 * len(temperatures), 3.6), squeeze=False)
+    for k, (ax, t) in enumerate(zip(axes[0], temperatures, strict=True)):
+        show_grid(model.sample(n, t, stream("sampling", seed + k)), f"T = {t}", nrow=nrow, ax=ax)
+    fig.tight_layout()
+    return fig

@@ -2,16 +2,17 @@
 
 The notebook's result cells display their tables with `record(...)`, which attaches the numbers to the output as
 metadata under the key "asgn2"; `python -m asgn2 results [NOTEBOOK]` reads them back and prints the Markdown table,
-so every figure in the table is one that an executed notebook computed.
+so every figure in the table is one that an executed notebook computed. `python -m asgn2 results --readme` writes it
+into README.md between the markers below, and a test checks that the README and the committed notebook agree.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 KEY = "asgn2"
+BEGIN, END = "<!-- results: begin (python -m asgn2 results --readme) -->", "<!-- results: end -->"
 
 
 def record(markdown: str, **numbers: Any) -> None:
@@ -44,11 +45,12 @@ def results_table(numbers: dict[str, Any]) -> str:
         f"| MNIST classifier (FID features, judge) | {100 * r['classifier_accuracy']:.2f}% test accuracy, "
         f"{r['classifier_train_s']:.0f} s training | |",
         f"| PixelCNN test NLL, stochastic binarization ({r['pixelcnn_steps']} steps, {r['pixelcnn_train_s']:.0f} s "
-        f"training) | **{r['pixelcnn_nll']:.2f} nats/image** = {r['pixelcnn_bpd']:.4f} bits/dim | 81.30 nats "
-        "(van den Oord et al. 2016, a far larger model) |",
+        f"training{_seeds(r, 'pixelcnn_nll_seeds', 2)}) | **{r['pixelcnn_nll']:.2f} nats/image** = "
+        f"{r['pixelcnn_bpd']:.4f} bits/dim | 81.30 nats (van den Oord et al. 2016, a far larger model) |",
         f"| PixelCNN test NLL, threshold binarization (not trained on) | {r['pixelcnn_nll_threshold']:.2f} "
         "nats/image | |",
-        f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training) | "
+        f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training"
+        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | "
         f"**{r['realnvp_bpd']:.4f}** | 1.89–2.02 (fully-connected flows, Papamakarios et al. 2017) |",
     ]
     for row in r["inpainting"]:
@@ -63,15 +65,26 @@ def results_table(numbers: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cli_results(args: argparse.Namespace) -> None:
-    print(results_table(recorded(args.notebook)))
+def _seeds(numbers: dict[str, Any], key: str, digits: int) -> str:
+    """', mean of k evaluation draws: lo to hi' when the notebook recorded the per-seed values."""
+    if key not in numbers:
+        return ""
+    values = numbers[key]
+    return f"; mean of {len(values)} evaluation draws: {min(values):.{digits}f} to {max(values):.{digits}f}"
 
 
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    from .submit import NOTEBOOK
+def readme_table(readme: str | Path) -> str:
+    """The results table as it stands between the markers in `readme`."""
+    text = Path(readme).read_text()
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{readme} has no results block ({BEGIN} ... {END})")
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
 
-    p = subparsers.add_parser(
-        "results", parents=[common], help="print the README's results table from an executed notebook"
-    )
-    p.add_argument("notebook", nargs="?", default=str(NOTEBOOK), help=f"default: {NOTEBOOK.name}")
-    p.set_defaults(func=_cli_results)
+
+def write_readme_table(readme: str | Path, table: str) -> None:
+    """Replace the text between the markers in `readme` with `table`."""
+    readme = Path(readme)
+    text = readme.read_text()
+    readme_table(readme)  # the markers are there
+    head, rest = text.split(BEGIN, 1)
+    readme.write_text(f"{head}{BEGIN}\n{table}\n{END}{rest.split(END, 1)[1]}")

@@ -1,6 +1,6 @@
 """The submission bundle the assignment asks for, in one command.
 
-    python -m asgn2 submit --last Doe --first Jane [--out submission/] [--execute]
+    python -m asgn2 submit --last Doe --first Jane [--out submission/] [--execute] [--profile default]
 
 writes `Doe_Jane_Assgn2.ipynb` (the executed notebook, renamed), `programming_q1.pdf` and `programming_q2.pdf` (each
 only its own question's part of the notebook) and `written_q1.pdf` ... `written_q4.pdf`. Notebook cells are tagged
@@ -10,7 +10,6 @@ writes HTML versions instead of the PDFs.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shutil
@@ -133,29 +132,3 @@ def build_submission(
     if pdf:
         files += build_written(out)
     return files
-
-
-def _cli_submit(args: argparse.Namespace) -> None:
-    files = build_submission(
-        args.last, args.first, Path(args.out), execute=args.execute, profile=args.profile or "default"
-    )
-    print("\n".join(f"wrote {f}" for f in files))
-
-
-def _cli_notebook(args: argparse.Namespace) -> None:
-    profile = args.profile or "default"
-    out = Path(args.out) if args.out else NOTEBOOK
-    seconds = execute_notebook(NOTEBOOK, out, profile)
-    print(f"executed {NOTEBOOK.name} ({profile} profile) into {out}: {seconds:.0f} s")
-
-
-def add_commands(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = subparsers.add_parser("notebook", parents=[common], help=f"execute {NOTEBOOK.name} in place (fresh kernel)")
-    p.add_argument("--out", help="write the executed copy here instead (default: in place)")
-    p.set_defaults(func=_cli_notebook)
-    p = subparsers.add_parser("submit", parents=[common], help="build the submission bundle (notebook + PDFs)")
-    p.add_argument("--last", required=True, help="your last name, as on Quercus")
-    p.add_argument("--first", required=True, help="your first name, as on Quercus")
-    p.add_argument("--out", default="submission", help="output folder (default: submission/)")
-    p.add_argument("--execute", action="store_true", help="execute the notebook first (on a fresh kernel)")
-    p.set_defaults(func=_cli_submit)

@@ -1,135 +1,113 @@
 """One small training loop shared by every model in the package.
 
-`train(model, loss_fn, data, config)` runs AdamW with warm-up + cosine (or constant) learning rate, gradient clipping,
-periodic evaluation and atomic checkpoints, and resumes from its checkpoint. The data order of epoch `e` is a
-permutation drawn from a generator seeded by `(config.seed, e)`, and the checkpoint holds the optimizer, schedule and
-RNG state, so an interrupted run resumed from its checkpoint takes exactly the steps the uninterrupted run takes.
+`train(model, loss_fn, data, config)` runs AdamW with warm-up and a cosine (or constant) learning rate, gradient
+clipping, periodic evaluation and atomic checkpoints, and resumes from its checkpoint. The run ends at
+`config.max_steps` (or `epochs`) or at `config.time_budget_s` of training, whichever comes first, and the cosine
+follows whichever of the two binds, so a slow machine still ends annealed rather than cut off at a high learning rate.
+
+Randomness: training seeds the global RNG with the "train" stream (`randomness`), and evaluations run in a forked
+RNG, so they neither see nor shift the training noise. The data order of epoch `e` is a permutation drawn from its
+own generator, and the checkpoint holds the optimizer and RNG state: an interrupted run resumed from its checkpoint
+takes exactly the steps the uninterrupted run takes (without a time budget, which depends on the machine).
 """
 
 from __future__ import annotations
 
-import ctypes
 import math
 import os
-import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
+
+from .checkpoints import Checkpoint
+from .randomness import stream_seed
+from .runtime import configure_allocator, seed_everything, select_device
 
 Batch = torch.Tensor | tuple[torch.Tensor, ...]
 LossFn = Callable[[nn.Module, Batch], torch.Tensor]
 EvalFn = Callable[[nn.Module], dict[str, float]]
+STOP_REASONS = ("steps", "time")
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss or the gradient norm became NaN or infinite; training stopped without overwriting the checkpoint."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     epochs: int = 1
-    max_steps: int | None = None  # cap on optimizer steps; the schedule spans min(epochs * steps/epoch, max_steps)
-    time_budget_s: float | None = None  # wall-clock cap; stops early (the schedule is not shortened)
+    max_steps: int | None = None  # cap on optimizer steps: the run is min(epochs * steps/epoch, max_steps) steps
+    time_budget_s: float | None = None  # cap on training time; the schedule then anneals by time if that binds first
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0
-    schedule: str = "cosine"  # "cosine" (to 0 after warm-up) or "constant"
+    schedule: str = "cosine"  # "cosine" (to 0 at the end of the run) or "constant"
     warmup_steps: int = 0
     grad_clip: float | None = 1.0
     eval_every: int | None = None  # steps between evaluations; the end of training always evaluates
     checkpoint_every: int | None = None  # steps between checkpoints; the end of training always writes one
-    seed: int = 0
-    progress: bool = True
-    desc: str = "train"
+    seed: int = 0  # of the "train" random stream and the data order
+
+    def __post_init__(self) -> None:
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
 
 
 @dataclass
 class History:
     step_loss: list[float] = field(default_factory=list)  # one training loss per optimizer step
-    epoch_loss: list[float] = field(default_factory=list)  # mean training loss of each completed epoch
     evals: list[dict[str, float]] = field(default_factory=list)  # {"step": s, metric: value, ...}
     wall_time_s: float = 0.0  # training time summed over all sessions (resumes included)
-    done: bool = False  # True once the run reached its step count or time budget
+    stopped_by: str = ""  # "steps" or "time" once the run is finished, "" before
 
     @property
     def steps(self) -> int:
         return len(self.step_loss)
 
-
-# ----------------------------------------------------------------------------------------------------------- set-up
-
-
-def select_device(preferred: str | None = None) -> torch.device:
-    """The argument, else env `ASGN2_DEVICE`, else cuda, then mps, then cpu."""
-    name = preferred or os.environ.get("ASGN2_DEVICE")
-    if name:
-        return torch.device(name)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    @property
+    def done(self) -> bool:
+        return self.stopped_by in STOP_REASONS
 
 
-def configure_threads(num_threads: int | None = None) -> int:
-    """Set torch's intra-op threads: the argument, else env `ASGN2_THREADS`, else leave torch's default."""
-    n = num_threads or int(os.environ.get("ASGN2_THREADS", "0"))
-    if n > 0:
-        torch.set_num_threads(n)
-    return torch.get_num_threads()
+# ------------------------------------------------------------------------------------------------------ schedule
 
 
-def configure_allocator() -> bool:
-    """Keep freed memory in the process (glibc only): return True if applied.
-
-    A training step allocates and frees the same large activation buffers every time. By default glibc hands big
-    blocks back to the kernel (mmap/munmap, heap trimming), so every step page-faults them in again and the kernel
-    zeroes each page: about 600k page faults in 25 PixelCNN steps, some 10% of the step time on a 2-core CPU
-    (benchmarks/bench_pixelcnn.py). Serving blocks up to 32 MiB from the heap and never trimming it removes most
-    of them, at the cost of holding on to the peak memory. Env `ASGN2_MALLOC_TUNING=0` turns this off.
-    """
-    if os.environ.get("ASGN2_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:  # not glibc (musl, ...)
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
-    return bool(libc.mallopt(m_mmap_threshold, 32 * 2**20)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+def run_progress(step: int, elapsed_s: float, total_steps: int, config: TrainConfig) -> float:
+    """The fraction of the run that is done, in [0, 1]: by steps, or by time where the time budget binds first."""
+    done = step / max(1, total_steps)
+    if config.time_budget_s is not None:
+        done = max(done, elapsed_s / config.time_budget_s if config.time_budget_s > 0 else 1.0)
+    return min(done, 1.0)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+def lr_factor(step: int, progress: float, config: TrainConfig) -> float:
+    """Linear warm-up over the first `warmup_steps`, times a cosine from 1 to 0 over the run's progress."""
+    warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+    if config.schedule == "constant":
+        return warm
+    return warm * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def checkpoint_dir() -> Path:
-    """Where trained models are cached: env `ASGN2_CHECKPOINTS`, else `./checkpoints`."""
-    return Path(os.environ.get("ASGN2_CHECKPOINTS", "checkpoints"))
+# ------------------------------------------------------------------------------------------------------ progress
 
 
-def progress_enabled(requested: bool = True) -> bool:
+def progress_enabled() -> bool:
     """Progress bars can be silenced globally with env `ASGN2_PROGRESS=0` (tests, CI logs)."""
-    return requested and os.environ.get("ASGN2_PROGRESS", "1") not in ("0", "false", "no")
+    return os.environ.get("ASGN2_PROGRESS", "1") not in ("0", "false", "no")
 
 
-def progress_bar(total: int, initial: int, desc: str, enabled: bool = True):
+def progress_bar(total: int, initial: int, desc: str):
     """A tqdm bar: a widget in Jupyter, text in a terminal. Env `ASGN2_PROGRESS=text` forces a plain-text bar on
     stdout that redraws at most every 10 s: a notebook executed unattended (nbclient) keeps only its last state,
     which the exported PDF can show (a widget would be saved as its first state, "0%")."""
     from tqdm.auto import tqdm as auto_tqdm
     from tqdm.std import tqdm as text_tqdm
 
-    disable = not progress_enabled(enabled)
+    disable = not progress_enabled()
     if os.environ.get("ASGN2_PROGRESS") == "text":
         return text_tqdm(
             total=total, initial=initial, desc=desc, disable=disable, file=sys.stdout, ascii=True, mininterval=10
@@ -137,108 +115,106 @@ def progress_bar(total: int, initial: int, desc: str, enabled: bool = True):
     return auto_tqdm(total=total, initial=initial, desc=desc, disable=disable)
 
 
-# ------------------------------------------------------------------------------------------------------ checkpoints
+# ----------------------------------------------------------------------------------------------------- the loop
 
 
-def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
-    """Write `state` with `torch.save` to a temporary file beside `path`, then rename it over `path`.
+class _Batches:
+    """Mini-batches of full size over a tensor or a tuple of tensors sharing the first dimension N; batch `step`
+    is a slice of epoch step // steps_per_epoch's permutation, drawn from a generator of (seed, epoch)."""
 
-    The rename is atomic, so a crash or an error mid-write leaves the previous checkpoint intact.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    def __init__(self, data: Batch, config: TrainConfig, device: torch.device) -> None:
+        tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
+        if not tensors or any(t.shape[0] != tensors[0].shape[0] for t in tensors):
+            raise ValueError("data must be a tensor or a tuple of tensors with the same first dimension")
+        n = tensors[0].shape[0]
+        if n < config.batch_size:
+            raise ValueError(f"need at least batch_size={config.batch_size} examples, got {n}")
+        # MNIST fits on any accelerator: moving it once avoids a copy per step
+        self.tensors = tensors if device.type == "cpu" else tuple(t.to(device) for t in tensors)
+        self.n, self.size, self.seed = n, config.batch_size, stream_seed("train", config.seed)
+        self.per_epoch = n // config.batch_size
+        self.total_steps = config.epochs * self.per_epoch
+        if config.max_steps is not None:
+            self.total_steps = min(self.total_steps, config.max_steps)
+        self._epoch, self._order = -1, torch.empty(0)
+
+    def __getitem__(self, step: int) -> Batch:
+        epoch, i = divmod(step, self.per_epoch)
+        if epoch != self._epoch:
+            generator = torch.Generator().manual_seed(self.seed + epoch)
+            self._epoch, self._order = epoch, torch.randperm(self.n, generator=generator)
+        index = self._order[i * self.size : (i + 1) * self.size].to(self.tensors[0].device)
+        batch = tuple(t[index] for t in self.tensors)
+        return batch[0] if len(batch) == 1 else batch
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path.resolve()}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+class _Saver:
+    """Writes the run's checkpoint (if it has one) and remembers the step it holds."""
+
+    def __init__(self, checkpoint: Checkpoint | None, model: nn.Module, optimizer, history: History) -> None:
+        self.checkpoint, self.model, self.optimizer, self.history = checkpoint, model, optimizer, history
+        self.saved_step = history.steps if checkpoint is not None and checkpoint.path.is_file() else None
+
+    def save(self) -> None:
+        if self.checkpoint is None:
+            return
+        rng_cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        self.checkpoint.save(
+            {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "history": asdict(self.history),
+                "rng_cpu": torch.get_rng_state(),
+                "rng_cuda": rng_cuda,
+            }
+        )
+        self.saved_step = self.history.steps
+
+    def where(self) -> str:
+        if self.saved_step is not None:
+            return f"the last good checkpoint ({self.checkpoint.path}, step {self.saved_step}) is intact"
+        return "no checkpoint was written yet" if self.checkpoint else "no checkpoint was requested"
 
 
-def load_trained(model: nn.Module, path: str | os.PathLike) -> tuple[nn.Module, History] | None:
-    """Load the weights of a finished run from `path` into `model`; None if there is no finished run there."""
-    path = Path(path)
-    if not path.is_file():
+def _restore(model: nn.Module, optimizer, checkpoint: Checkpoint | None, device: torch.device) -> History | None:
+    """Load model, optimizer and RNG state from the checkpoint; None (nothing loaded) if there is none."""
+    state = checkpoint.load(map_location=device) if checkpoint is not None else None
+    if state is None:
         return None
-    state = load_checkpoint(path)
-    history = History(**state["history"])
-    if not history.done:
-        return None
-    load_weights(model, state, path)
-    return model, history
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng_cpu"].cpu())
+    if torch.cuda.is_available() and state.get("rng_cuda") is not None:
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
+    return History(**state["history"])
 
 
-def load_weights(model: nn.Module, state: dict[str, Any], path: str | os.PathLike) -> None:
-    """model.load_state_dict(state["model"]), or a ValueError that says what to do when the checkpoint at `path`
-    holds another configuration (say, one written before a profile's sizes changed)."""
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as error:
-        raise ValueError(
-            f"the checkpoint {path} holds a model of another configuration than this {type(model).__name__} "
-            f"{getattr(model, 'config', '')}; delete it (or use --retrain) to train this one. Loading said: "
-            f"{str(error).splitlines()[0]}"
-        ) from error
-
-
-def fit_or_load(
-    model: nn.Module, path: Path, fit: Callable[[], History], retrain: bool = False, device: str | None = None
-) -> tuple[nn.Module, History]:
-    """The finished run cached at `path` if there is one (unless `retrain`), else `fit()`, which trains `model` with
-    checkpoints at `path`. Returns the model in eval mode and the history."""
-    if retrain:
-        path.unlink(missing_ok=True)
-    elif (cached := load_trained(model, path)) is not None:
-        return cached[0].to(select_device(device)).eval(), cached[1]
-    history = fit()
-    return model.eval(), history
-
-
-# -------------------------------------------------------------------------------------------------------- the loop
-
-
-def _lr_factor(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < config.warmup_steps:
-            return (step + 1) / config.warmup_steps
-        if config.schedule == "constant":
-            return 1.0
-        progress = (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps)
-        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
-
-    if config.schedule not in ("cosine", "constant"):
-        raise ValueError(f"schedule must be 'cosine' or 'constant', got {config.schedule!r}")
-    return factor
-
-
-def _as_tuple(data: Batch) -> tuple[torch.Tensor, ...]:
-    tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
-    if not tensors or any(t.shape[0] != tensors[0].shape[0] for t in tensors):
-        raise ValueError("data must be a tensor or a tuple of tensors with the same first dimension")
-    return tensors
-
-
-def _epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
-    return torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch))
+def _optimizer_steps(optimizer) -> int:
+    """How many steps AdamW has taken (its per-parameter step count; 0 before the first)."""
+    states = list(optimizer.state.values())
+    return int(states[0]["step"]) if states else 0
 
 
 def _evaluate(model: nn.Module, eval_fn: EvalFn, step: int) -> dict[str, float]:
+    """eval_fn(model) in eval mode, without gradients, in a forked RNG (the training stream is left untouched)."""
     model.eval()
-    with torch.no_grad():
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.no_grad(), torch.random.fork_rng(devices=devices):
         metrics = {k: float(v) for k, v in eval_fn(model).items()}
     model.train()
     return {"step": float(step), **metrics}
+
+
+def _step(model: nn.Module, loss_fn: LossFn, batch: Batch, optimizer, config: TrainConfig) -> tuple[float, float]:
+    """One optimizer step on `batch`; return (loss, gradient norm) without stepping if either is not finite."""
+    loss = loss_fn(model, batch)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf")))
+    value = loss.item()
+    if math.isfinite(value) and math.isfinite(grad_norm):
+        optimizer.step()
+    return value, grad_norm
 
 
 def train(
@@ -248,127 +224,71 @@ def train(
     config: TrainConfig,
     *,
     eval_fn: EvalFn | None = None,
-    checkpoint: str | os.PathLike | None = None,
+    checkpoint: Checkpoint | None = None,
     device: torch.device | str | None = None,
+    desc: str = "train",
     pause_at_step: int | None = None,
 ) -> History:
     """Train `model` to minimise `loss_fn(model, batch)` over mini-batches of `data`; return the `History`.
 
     data: a tensor or a tuple of tensors sharing the first dimension N; a batch has the same structure.
-    checkpoint: a path; if a checkpoint is there, training resumes from it (a finished one returns at once).
+    checkpoint: where the run is saved; an unfinished run there is resumed, a finished one returned at once.
     pause_at_step: stop (with a checkpoint) after this global step without finishing, as if interrupted.
     Ctrl-C also writes a checkpoint before it propagates, so nothing is lost.
     """
     device = select_device(None if device is None else str(device))
-    tensors = _as_tuple(data)
-    n = tensors[0].shape[0]
-    if n < config.batch_size:
-        raise ValueError(f"need at least batch_size={config.batch_size} examples, got {n}")
-    if device.type != "cpu":  # MNIST fits on any accelerator; moving it once avoids a copy per step
-        tensors = tuple(t.to(device) for t in tensors)
-    steps_per_epoch = n // config.batch_size  # full batches only: every step sees the same batch size
-    total_steps = config.epochs * steps_per_epoch
-    if config.max_steps is not None:
-        total_steps = min(total_steps, config.max_steps)
-
+    batches = _Batches(data, config, device)
     configure_allocator()
     model.to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, total_steps))
-    history = History()
-
-    if checkpoint is not None and Path(checkpoint).is_file():
-        state = load_checkpoint(checkpoint, map_location=device)
-        load_weights(model, state, checkpoint)
-        history = History(**state["history"])
-        if history.done:
-            return history
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        torch.set_rng_state(state["rng_cpu"].cpu())
-        if torch.cuda.is_available() and state.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng_cuda"]])
-    else:
-        seed_everything(config.seed)
-
-    saved_step = history.steps if checkpoint is not None and Path(checkpoint).is_file() else None
-
-    def write_checkpoint() -> None:
-        nonlocal saved_step
-        if checkpoint is None:
-            return
-        save_checkpoint(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "history": asdict(history),
-                "config": asdict(config),
-                "rng_cpu": torch.get_rng_state(),
-                "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-            },
-            checkpoint,
-        )
-        saved_step = history.steps
-
-    bar = progress_bar(total_steps, history.steps, config.desc, config.progress)
-    start = time.perf_counter()
-    wall_before = history.wall_time_s
-    step = history.steps
-    order = _epoch_order(n, config.seed, step // steps_per_epoch)
-    consistent = True  # False only between optimizer.step() and the bookkeeping of that step
+    history = _restore(model, optimizer, checkpoint, device)
+    if history is None:
+        history = History()
+        seed_everything(stream_seed("train", config.seed))
+    if history.done:
+        return history
+    saver = _Saver(checkpoint, model, optimizer, history)
+    bar = progress_bar(batches.total_steps, history.steps, desc)
+    start, wall_before = time.perf_counter(), history.wall_time_s
     try:
-        while step < total_steps:
-            epoch, i = divmod(step, steps_per_epoch)
-            if i == 0 and step > 0:
-                order = _epoch_order(n, config.seed, epoch)
-            index = order[i * config.batch_size : (i + 1) * config.batch_size].to(tensors[0].device)
-            batch = tuple(t[index] for t in tensors)
-            loss = loss_fn(model, batch[0] if len(batch) == 1 else batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf"))
-            value = loss.item()
-            if not (math.isfinite(value) and math.isfinite(float(grad_norm))):
-                if saved_step is not None:
-                    where = f"the last good checkpoint ({checkpoint}, step {saved_step}) is intact"
-                else:
-                    where = "no checkpoint was written yet" if checkpoint else "no checkpoint was requested"
+        while True:
+            progress = run_progress(history.steps, history.wall_time_s, batches.total_steps, config)
+            if progress >= 1.0:
+                history.stopped_by = "steps" if history.steps >= batches.total_steps else "time"
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = config.lr * lr_factor(history.steps, progress, config)
+            loss, grad_norm = _step(model, loss_fn, batches[history.steps], optimizer, config)
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 raise NonFiniteLossError(
-                    f"{config.desc}: loss {value}, gradient norm {float(grad_norm)} at step {step}; stopped, {where}. "
-                    "Try a lower learning rate or stronger gradient clipping."
+                    f"{desc}: loss {loss}, gradient norm {grad_norm} at step {history.steps}; stopped, "
+                    f"{saver.where()}. Try a lower learning rate or stronger gradient clipping."
                 )
-            consistent = False
-            optimizer.step()
-            scheduler.step()
-            step += 1
-            history.step_loss.append(value)
-            consistent = True
+            history.step_loss.append(loss)
             history.wall_time_s = wall_before + time.perf_counter() - start
             bar.update(1)
-            bar.set_postfix(loss=f"{value:.4g}")
-            if step % steps_per_epoch == 0:
-                history.epoch_loss.append(float(np.mean(history.step_loss[-steps_per_epoch:])))
-            out_of_time = config.time_budget_s is not None and history.wall_time_s >= config.time_budget_s
-            if eval_fn is not None and config.eval_every and step % config.eval_every == 0 and step < total_steps:
-                history.evals.append(_evaluate(model, eval_fn, step))
-            if out_of_time:
-                break
-            if pause_at_step is not None and step >= pause_at_step:
-                write_checkpoint()
+            bar.set_postfix(loss=f"{loss:.4g}")
+            if eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
+                history.evals.append(_evaluate(model, eval_fn, history.steps))
+            if history.steps == pause_at_step:
+                saver.save()
                 return history
-            if config.checkpoint_every and step % config.checkpoint_every == 0:
-                write_checkpoint()
+            if config.checkpoint_every and history.steps % config.checkpoint_every == 0:
+                saver.save()
     except KeyboardInterrupt:
-        if consistent:
-            write_checkpoint()
+        if _optimizer_steps(optimizer) == history.steps:  # not between a step and its bookkeeping
+            saver.save()
         raise
     finally:
         bar.close()
-
-    if eval_fn is not None:
-        history.evals.append(_evaluate(model, eval_fn, step))
-    history.done = True
-    history.wall_time_s = wall_before + time.perf_counter() - start
-    write_checkpoint()
+    if eval_fn is not None and (not history.evals or history.evals[-1]["step"] != history.steps):
+        history.evals.append(_evaluate(model, eval_fn, history.steps))
+    print(f"{desc}: {history.steps} of {batches.total_steps} steps in {history.wall_time_s:.0f} s, {_why(history)}")
+    saver.save()
     return history
+
+
+def _why(history: History) -> str:
+    if history.stopped_by == "time":
+        return "stopped by the time budget (the learning rate annealed by time)"
+    return "all steps done"

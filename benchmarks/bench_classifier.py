@@ -16,20 +16,23 @@ import time
 import torch
 
 from asgn2 import classifier
+from asgn2.data import load_mnist
+from asgn2.profiles import PROFILES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="default", choices=list(classifier.PROFILES))
+    parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--epochs", type=int, help="override the profile's epochs")
     args = parser.parse_args()
+    spec = PROFILES[args.profile].classifier
     if args.epochs:
-        classifier.PROFILES[args.profile] = dataclasses.replace(classifier.PROFILES[args.profile], epochs=args.epochs)
-    config = classifier.PROFILES[args.profile]
+        spec = dataclasses.replace(spec, train=dataclasses.replace(spec.train, epochs=args.epochs))
+    config = spec.train
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["ASGN2_CHECKPOINTS"] = tmp
         start = time.perf_counter()
-        _, history = classifier.train_classifier(args.profile)
+        _, history = classifier.train_classifier(spec, load_mnist("train"), load_mnist("test"))
         total = time.perf_counter() - start
     print("| profile | epochs | steps | threads | test accuracy | training s | total s (with data, eval) |")
     print("|---|---|---|---|---|---|---|")

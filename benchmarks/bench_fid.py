@@ -3,7 +3,7 @@ the cost of the eigenvalue-based Fréchet distance against scipy's general `sqrt
 
     python benchmarks/bench_fid.py [--profile default] [--repeats 5] [--out results/fid]
 
-Uses the cached classifier (`get_classifier(profile)`, trained on first use, ~1 to 3 min on a CPU). Writes
+Uses the cached classifier of the profile (`train_classifier`, trained on first use, ~1 to 3 min on a CPU). Writes
 results/fid/fid_vs_n.png and fid_vs_n.csv (git-ignored) and prints the tables.
 """
 
@@ -19,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from asgn2.classifier import extract_features, get_classifier
+from asgn2.classifier import extract_features, train_classifier
 from asgn2.data import load_mnist
 from asgn2.fid import fid, frechet_distance, gaussian_statistics
+from asgn2.profiles import PROFILES
 
 SIZES = (50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
@@ -119,7 +120,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
-    model = get_classifier(args.profile)
+    model, _ = train_classifier(PROFILES[args.profile].classifier, load_mnist("train"), load_mnist("test"))
     train = extract_features(model, load_mnist("train")[0]).double().numpy()
     test = extract_features(model, load_mnist("test")[0]).double().numpy()
     print(

@@ -18,15 +18,22 @@ import time
 
 import torch
 
-from asgn2.classifier import get_classifier
-from asgn2.data import load_mnist
-from asgn2.inpainting import hole_mask, inpainting_quality, quality_table, sample_holes, sample_holes_naive
-from asgn2.pixelcnn import test_set, train_pixelcnn
+from asgn2.classifier import train_classifier
+from asgn2.data import binarize, load_mnist
+from asgn2.inpainting import hole_mask, inpainting_quality, quality_table
+from asgn2.pixelcnn import train_pixelcnn
+from asgn2.profiles import PROFILES
+from asgn2.sampling import sample_holes, sample_holes_naive
+
+
+def trained_pixelcnn(profile: str):
+    """The profile's PixelCNN: the cached checkpoint, trained on first use."""
+    return train_pixelcnn(PROFILES[profile].pixelcnn, load_mnist("train")[0], load_mnist("test")[0])[0]
 
 
 def speed(args: argparse.Namespace) -> None:
-    model, _ = train_pixelcnn(args.profile)
-    x = test_set(method="threshold")[: args.n]
+    model = trained_pixelcnn(args.profile)
+    x = binarize(load_mnist("test")[0][: args.n], "threshold")
     known = hole_mask("bottom", args.n)
     fast_times = []
     for _ in range(3):
@@ -47,9 +54,9 @@ def speed(args: argparse.Namespace) -> None:
 
 
 def quality(args: argparse.Namespace) -> None:
-    model, _ = train_pixelcnn(args.profile)
-    classifier = get_classifier(args.profile)
-    images = test_set(method="threshold")[: args.n]
+    model = trained_pixelcnn(args.profile)
+    classifier, _ = train_classifier(PROFILES[args.profile].classifier, load_mnist("train"), load_mnist("test"))
+    images = binarize(load_mnist("test")[0][: args.n], "threshold")
     labels = load_mnist("test")[1][: args.n]
     start = time.perf_counter()
     rows = inpainting_quality(model, classifier, images, labels, candidates=args.candidates, seed=args.seed)

@@ -23,8 +23,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from asgn2.pixelcnn import PROFILES, MaskedConv2d, PixelCNN
-from asgn2.training import configure_allocator
+from asgn2.pixelcnn import MaskedConv2d, PixelCNN
+from asgn2.profiles import PROFILES
+from asgn2.runtime import configure_allocator
 
 VARIANTS = {
     "reference (k x k weight*mask)": {"trimmed": False, "allocator": False, "channels_last": False},
@@ -68,7 +69,7 @@ def measure(profile: str, batch_size: int, steps: int, trimmed: bool, allocator:
     torch.manual_seed(0)
     batches = [(torch.rand(batch_size, 1, 28, 28) < 0.13).float() for _ in range(steps + 2)]
     torch.manual_seed(1)
-    model = PixelCNN(PROFILES[profile].model)
+    model = PixelCNN(PROFILES[profile].pixelcnn.model)
     model = model if trimmed else reference_copy(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -106,7 +107,7 @@ def main() -> None:
     rates = {name: statistics.median(r["images_per_s"] for r in runs) for name, runs in results.items()}
     base = rates["reference (k x k weight*mask)"]
     print(
-        f"PixelCNN {args.profile} profile {PROFILES[args.profile].model}, batch {args.batch_size}, "
+        f"PixelCNN {args.profile} profile {PROFILES[args.profile].pixelcnn.model}, batch {args.batch_size}, "
         f"{args.steps} steps x {args.repeats} repeats, {torch.get_num_threads()} threads, one process per run"
     )
     print("| implementation | median img/s | ratio to reference | loss after the steps (nats/image) |")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 
 from asgn2 import classifier
 from asgn2.classifier import FEATURE_DIM, MnistClassifier, accuracy, extract_features, to_unit
+from asgn2.training import TrainConfig
 
 
 def test_shapes_and_features():
@@ -28,14 +27,13 @@ def test_to_unit_checks_input():
 
 
 @pytest.mark.mnist
-def test_short_training_learns_and_is_cached(monkeypatch):
-    short = dataclasses.replace(classifier.PROFILES["quick"], max_steps=60, warmup_steps=10)
-    monkeypatch.setitem(classifier.PROFILES, "quick", short)
-    model, history = classifier.train_classifier("quick")
+def test_short_training_learns_and_is_cached(mnist_train, mnist_test):
+    spec = classifier.ClassifierSpec("test", TrainConfig(max_steps=60, lr=3e-3, warmup_steps=10))
+    model, history = classifier.train_classifier(spec, mnist_train, mnist_test)
     assert history.done and history.steps == 60
     assert history.evals[-1]["test_accuracy"] > 0.90  # 60 steps of 128 images already separate the digits
 
-    cached, again = classifier.train_classifier("quick")  # reuses the checkpoint: no training
+    cached, again = classifier.train_classifier(spec, mnist_train, mnist_test)  # reuses the checkpoint: no training
     assert again.step_loss == history.step_loss
-    test_x, test_y = classifier.load_mnist("test")
-    assert accuracy(cached, test_x[:2000], test_y[:2000]) == accuracy(model, test_x[:2000], test_y[:2000])
+    test_x, test_y = mnist_test[0][:2000], mnist_test[1][:2000]
+    assert accuracy(cached, test_x, test_y) == accuracy(model, test_x, test_y)

@@ -132,6 +132,13 @@ def test_js_zero_iff_equal(pq):
         assert kl_divergence(p, q) > 0
 
 
+def test_js_of_subnormal_probabilities_is_finite():
+    """M = (P + Q)/2 underflows to 0 for P(x) = 5e-324, Q(x) = 0 (found by hypothesis); JS stays finite."""
+    p, q = np.array([1.0, 5e-324]), np.array([1.0, 0.0])
+    assert js_divergence(p, q) == pytest.approx(0.0, abs=1e-300)
+    assert js_divergence(torch.tensor(p), torch.tensor(q)).item() == pytest.approx(0.0, abs=1e-300)
+
+
 def test_js_zero_iff_kl_zero_under_full_support():
     """Q3's last part, numerically: with full support, JS → 0 exactly as KL → 0 (both ~ quadratic in P − Q)."""
     rng = np.random.default_rng(3)

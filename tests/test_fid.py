@@ -164,10 +164,3 @@ def test_mean_term_bias_formula():
     z = rng.normal(size=(40000, 8))
     small, large = fid(z[:100], z[100:200]), fid(z[:20000], z[20000:])
     assert small > 10 * large > 0
-
-
-def test_fid_command_rejects_unknown_image_source():
-    from asgn2.fid import _load_images
-
-    with pytest.raises(ValueError, match=r"'train', 'test', a \.npy or a \.pt"):
-        _load_images("samples.txt", None)

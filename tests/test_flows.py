@@ -24,8 +24,7 @@ def perturbed(transform: Transform, scale: float = 0.05, seed: int = 0) -> Trans
 
 def small_realnvp() -> RealNVP:
     model = RealNVP(RealNVPConfig(n_couplings=4, hidden=32))
-    model.train()
-    model(dequantize(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)))  # actnorm's data-dependent init
+    model.initialize(dequantize(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)))  # actnorm's init
     return perturbed(model)
 
 
@@ -155,13 +154,47 @@ def test_log_prob_is_base_plus_log_det():
     [
         (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "dequantize"),
         (torch.zeros(2, 28, 28), r"\(N, 1, 28, 28\) or \(N, 784\)"),
-        (torch.full((2, 784), 300.0), r"\[0, 256\]"),
-        (torch.full((2, 784), -1.0), r"\[0, 256\]"),
+        (torch.full((2, 784), 300.0), r"\[0, 256\)"),
+        (torch.full((2, 784), -1.0), r"\[0, 256\)"),
+        (torch.full((2, 784), 256.0), r"\[0, 256\)"),  # hole 4: exactly 256 was accepted and gave NaN
+        (torch.full((2, 784), float("nan")), "finite"),  # hole 4: NaN in, NaN out
+        (torch.full((2, 784), float("inf")), "finite"),
     ],
 )
 def test_bad_input(v, match):
     with pytest.raises(ValueError, match=match):
         small_realnvp().log_prob(v)
+
+
+def test_dequantized_pixels_stay_in_their_bins(monkeypatch):
+    """255 + (1 - 2^-24) rounds to 256.0 in float32: outside the pixel's bin and outside the flow's domain."""
+    x = torch.tensor([0, 128, 255], dtype=torch.uint8).view(3, 1, 1, 1).expand(3, 1, 28, 28).contiguous()
+    assert (x.float() + (1 - 2**-24)).max() == 256  # the rounding that dequantize guards against
+    monkeypatch.setattr(torch, "rand", lambda shape, generator=None: torch.full(shape, 1 - 2**-24))
+    v = dequantize(x)
+    assert ((v >= x.float()) & (v < x.float() + 1)).all() and v.max() < 256
+
+
+def test_negative_temperature_is_refused():
+    with pytest.raises(ValueError, match="temperature must be >= 0"):
+        small_realnvp().sample(2, temperature=-1.0)
+
+
+def test_forward_never_changes_parameters_and_initialisation_is_explicit():
+    """Hole 3: the first forward pass in train mode used to initialise ActNorm from whatever batch it saw; a constant
+    batch then made every later log_prob NaN."""
+    model = RealNVP(RealNVPConfig(n_couplings=2, hidden=16)).train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.log_prob(torch.full((4, 784), 100.5))  # a constant batch, in train mode
+    model.log_prob(torch.full((1, 784), 7.5))  # a single image
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    v = dequantize(torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8))
+    assert torch.isfinite(model.log_prob(v)).all()
+    with pytest.raises(ValueError, match="no constant dimension"):
+        model.initialize(torch.full((4, 784), 100.5))
+    model.initialize(v)
+    z = model(v)[0]  # after initialisation from v, the last ActNorm's outputs on v are standardised
+    assert z.mean(0).abs().max() < 1e-4 and (z.std(0) - 1).abs().max() < 1e-4
 
 
 def test_bad_parameters():

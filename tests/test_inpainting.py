@@ -8,16 +8,9 @@ import itertools
 import pytest
 import torch
 
-from asgn2.inpainting import (
-    HOLE_KINDS,
-    METHODS,
-    hole_mask,
-    inpaint,
-    observed_log_likelihood,
-    sample_holes,
-    sample_holes_naive,
-)
+from asgn2.inpainting import HOLE_KINDS, METHODS, hole_mask, inpaint, observed_log_likelihood
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
+from asgn2.sampling import sample_holes, sample_holes_naive
 
 
 def tiny_model(seed: int = 0, scale: float = 0.5) -> PixelCNN:
@@ -115,3 +108,5 @@ def test_bad_inputs():
         inpaint(model, x, hole_mask("bottom", 2), "gibbs")
     with pytest.raises(ValueError, match="kind must be one of"):
         hole_mask("donut", 2)
+    with pytest.raises(ValueError, match="candidates must be at least 1"):  # hole 4: it died in aminmax
+        inpaint(model, x, hole_mask("bottom", 2), "sir", candidates=0)

@@ -12,8 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from asgn2.report import recorded, results_table
-from asgn2.submit import NOTEBOOK, build_submission, execute_notebook, tex_available
+from asgn2.report import readme_table, recorded, results_table
+from asgn2.submit import NOTEBOOK, REPO, build_submission, execute_notebook, tex_available
 
 TAGS = {"setup", "q1", "q2"}
 
@@ -45,6 +45,10 @@ def test_committed_notebook_is_executed_clean_and_small():
     assert "PixelCNN test NLL" in results_table(numbers)  # every number the README's table needs is there
     headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
     assert "## Question 1: Image Inpainting by Masked CNN" in headings and "## Question 2: Real NVP" in headings
+
+
+def test_readme_results_agree_with_the_committed_notebook():
+    assert readme_table(REPO / "README.md") == results_table(recorded(NOTEBOOK))
 
 
 @pytest.fixture(scope="module")

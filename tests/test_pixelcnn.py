@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from asgn2 import pixelcnn
-from asgn2.pixelcnn import MaskedConv2d, PixelCNN, PixelCNNConfig, ResidualBlock
+from asgn2.pixelcnn import MaskedConv2d, PixelCNN, PixelCNNConfig, PixelCNNSpec, ResidualBlock
+from asgn2.sampling import sample
+from asgn2.training import TrainConfig
 
 H = W = 28
 
@@ -117,10 +117,10 @@ def test_row_logits_equal_forward_rows():
 
 def test_sample_is_binary_and_reproducible():
     model = PixelCNN(PixelCNNConfig(channels=8, n_blocks=2, head_channels=8))
-    a = model.sample(3, generator=torch.Generator().manual_seed(0), image_shape=(1, 12, 12))
-    b = model.sample(3, generator=torch.Generator().manual_seed(0), image_shape=(1, 12, 12))
+    a = sample(model, 3, generator=torch.Generator().manual_seed(0), image_shape=(1, 12, 12))
+    b = sample(model, 3, generator=torch.Generator().manual_seed(0), image_shape=(1, 12, 12))
     assert a.shape == (3, 1, 12, 12) and torch.equal(a, b)
-    assert not torch.equal(a, model.sample(3, generator=torch.Generator().manual_seed(1), image_shape=(1, 12, 12)))
+    assert not torch.equal(a, sample(model, 3, generator=torch.Generator().manual_seed(1), image_shape=(1, 12, 12)))
     assert set(a.unique().tolist()) <= {0.0, 1.0}
 
 
@@ -138,19 +138,19 @@ def test_bad_input(x, match):
 
 
 @pytest.mark.mnist
-def test_short_training_lowers_test_nll(monkeypatch):
-    spec = pixelcnn.PROFILES["quick"]
-    short = dataclasses.replace(
-        spec,
-        model=PixelCNNConfig(channels=16, n_blocks=2, head_channels=16),
-        train=dataclasses.replace(spec.train, max_steps=40, eval_every=None, batch_size=64),
+def test_short_training_lowers_test_nll(mnist_train, mnist_test):
+    spec = PixelCNNSpec(
+        "test",
+        PixelCNNConfig(channels=16, n_blocks=2, head_channels=16),
+        TrainConfig(max_steps=40, batch_size=64, lr=3e-3, warmup_steps=5),
         eval_images=300,
     )
-    monkeypatch.setitem(pixelcnn.PROFILES, "quick", short)
-    test_x = pixelcnn.test_set()[:300]
-    untrained = pixelcnn.test_nll(PixelCNN(short.model), test_x)
-    model, history = pixelcnn.train_pixelcnn("quick")
+    test_x = pixelcnn.test_binarization(mnist_test[0][:300])
+    untrained = pixelcnn.test_nll(PixelCNN(spec.model), test_x)
+    model, history = pixelcnn.train_pixelcnn(spec, mnist_train[0], mnist_test[0])
     trained = pixelcnn.test_nll(model, test_x)
     assert history.steps == 40 and trained < untrained - 100  # ~543 nats at init (784 ln 2); far less after
     assert history.evals[-1]["test_nll"] == pytest.approx(trained, rel=1e-4)
     assert F.binary_cross_entropy_with_logits(model(test_x), test_x).item() * 784 == pytest.approx(trained, rel=1e-3)
+    again, cached = pixelcnn.train_pixelcnn(spec, mnist_train[0], mnist_test[0])  # the finished run is reused
+    assert cached.step_loss == history.step_loss

@@ -1,22 +1,18 @@
-"""The shared training loop: resume equivalence, atomic checkpoints, NaN stop, schedule."""
+"""The shared training loop and checkpoints: resume equivalence, atomic checkpoints, NaN stop, the schedule that
+follows whichever limit binds, checkpoints that refuse another run specification."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 import torch
 from torch import nn
 
-from asgn2.training import (
-    NonFiniteLossError,
-    TrainConfig,
-    _lr_factor,
-    load_checkpoint,
-    load_trained,
-    save_checkpoint,
-    train,
-)
+from asgn2.cache import fit_or_load
+from asgn2.checkpoints import Checkpoint, SpecMismatchError, load_checkpoint, save_checkpoint
+from asgn2.training import NonFiniteLossError, TrainConfig, lr_factor, run_progress, train
 
 
 def make_data(n: int = 96) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,31 +35,60 @@ def noisy_loss(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> to
 CONFIG = TrainConfig(epochs=4, batch_size=16, lr=1e-2, warmup_steps=3, seed=7, checkpoint_every=5)
 
 
+def checkpoint(path, config: TrainConfig = CONFIG) -> Checkpoint:
+    return Checkpoint(path, {"model": "tiny", "train": dataclasses.asdict(config)})
+
+
 def test_resume_equals_uninterrupted(tmp_path):
     data = make_data()  # 6 steps per epoch, 24 in all: the pause at 10 falls inside epoch 2
-    straight = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=tmp_path / "a.pt")
+    straight = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=checkpoint(tmp_path / "a.pt"))
 
-    first = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=tmp_path / "b.pt", pause_at_step=10)
+    first = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=checkpoint(tmp_path / "b.pt"), pause_at_step=10)
     assert first.steps == 10 and not first.done
     resumed_model = make_model(123)  # different initial weights: everything must come from the checkpoint
-    resumed = train(resumed_model, noisy_loss, data, CONFIG, checkpoint=tmp_path / "b.pt")
+    resumed = train(resumed_model, noisy_loss, data, CONFIG, checkpoint=checkpoint(tmp_path / "b.pt"))
 
-    assert resumed.done and resumed.steps == straight.steps == 24
+    assert resumed.done and resumed.steps == straight.steps == 24 and resumed.stopped_by == "steps"
     assert resumed.step_loss == straight.step_loss
     a, b = load_checkpoint(tmp_path / "a.pt")["model"], resumed_model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert len(resumed.epoch_loss) == 4
 
 
-def test_finished_checkpoint_is_reused(tmp_path):
-    data = make_data()
-    history = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=tmp_path / "c.pt")
-    model = make_model(5)
-    again = train(model, noisy_loss, data, CONFIG, checkpoint=tmp_path / "c.pt")
-    assert again.step_loss == history.step_loss
-    loaded = load_trained(make_model(9), tmp_path / "c.pt")
-    assert loaded is not None and loaded[1].done
-    assert load_trained(make_model(9), tmp_path / "missing.pt") is None
+def test_finished_run_is_reused_for_the_same_spec(tmp_path):
+    data, ckpt = make_data(), checkpoint(tmp_path / "c.pt")
+    fitted = make_model(0)
+    _, history = fit_or_load(fitted, ckpt, lambda: train(fitted, noisy_loss, data, CONFIG, checkpoint=ckpt))
+    loaded, again = fit_or_load(make_model(5), ckpt, lambda: pytest.fail("must not train again"))
+    assert again.step_loss == history.step_loss and again.done
+    assert all(
+        torch.equal(a, b) for a, b in zip(fitted.state_dict().values(), loaded.state_dict().values(), strict=True)
+    )
+
+
+def test_stale_checkpoint_is_refused_with_what_differs(tmp_path):
+    """Hole 1: a finished run of another learning rate was served silently before."""
+    data, path = make_data(), tmp_path / "s.pt"
+    model = make_model(0)
+    fit_or_load(model, checkpoint(path), lambda: train(model, noisy_loss, data, CONFIG, checkpoint=checkpoint(path)))
+    other = dataclasses.replace(CONFIG, lr=5e-3)
+    with pytest.raises(SpecMismatchError, match=r"train\.lr: 0\.01 -> 0\.005.*retrain"):
+        fit_or_load(make_model(0), checkpoint(path, other), lambda: pytest.fail("must not train"))
+    with pytest.raises(SpecMismatchError, match="train.lr"):  # nor is an unfinished one of another spec resumed
+        train(make_model(0), noisy_loss, data, other, checkpoint=checkpoint(path, other))
+    model = make_model(0)
+    _, history = fit_or_load(
+        model,
+        checkpoint(path, other),
+        lambda: train(model, noisy_loss, data, other, checkpoint=checkpoint(path, other)),
+        retrain=True,
+    )
+    assert history.done and load_checkpoint(path)["spec"]["train"]["lr"] == 5e-3
+
+
+def test_checkpoint_without_spec_is_refused(tmp_path):
+    save_checkpoint({"model": {}, "history": {}}, tmp_path / "old.pt")
+    with pytest.raises(SpecMismatchError, match="no run specification"):
+        checkpoint(tmp_path / "old.pt").load()
 
 
 def test_atomic_checkpoint_survives_failed_write(tmp_path, monkeypatch):
@@ -92,35 +117,68 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
         return loss * float("nan") if calls["n"] == 8 else loss
 
     config = TrainConfig(epochs=4, batch_size=16, lr=1e-2, checkpoint_every=3)
-    with pytest.raises(NonFiniteLossError, match="step 7"):
-        train(make_model(0), loss_turning_nan, data, config, checkpoint=tmp_path / "n.pt")
+    with pytest.raises(NonFiniteLossError, match=r"step 7.*step 6\) is intact"):
+        train(make_model(0), loss_turning_nan, data, config, checkpoint=checkpoint(tmp_path / "n.pt", config))
     state = load_checkpoint(tmp_path / "n.pt")
-    assert len(state["history"]["step_loss"]) == 6 and not state["history"]["done"]
+    assert len(state["history"]["step_loss"]) == 6 and not state["history"]["stopped_by"]
     assert all(torch.isfinite(v).all() for v in state["model"].values())
 
 
 def test_cosine_schedule_warms_up_and_decays_to_zero():
     config = TrainConfig(epochs=1, batch_size=16, lr=0.1, warmup_steps=2, schedule="cosine")
-    factor = _lr_factor(config, total_steps=6)
-    assert [factor(s) for s in range(2)] == [0.5, 1.0]
-    assert factor(5) == pytest.approx(0.5 * (1 + math.cos(math.pi * 3 / 4)))
-    assert factor(6) == pytest.approx(0.0, abs=1e-12)
-    assert _lr_factor(TrainConfig(schedule="constant"), 6)(5) == 1.0
+    assert [lr_factor(s, run_progress(s, 0.0, 6, config), config) for s in range(2)] == pytest.approx(
+        [0.5 * 0.5 * (1 + math.cos(0.0)), 0.5 * (1 + math.cos(math.pi / 6))]
+    )
+    assert lr_factor(3, run_progress(3, 0.0, 6, config), config) == pytest.approx(0.5)
+    assert lr_factor(6, run_progress(6, 0.0, 6, config), config) == pytest.approx(0.0, abs=1e-12)
+    assert lr_factor(5, 0.9, TrainConfig(schedule="constant")) == 1.0
     with pytest.raises(ValueError, match="schedule must be"):
-        _lr_factor(TrainConfig(schedule="linear"), 6)
+        TrainConfig(schedule="linear")
 
 
-def test_eval_fn_and_time_budget(tmp_path):
-    seen: list[int] = []
+def test_progress_follows_whichever_limit_binds():
+    config = TrainConfig(time_budget_s=100.0)
+    assert run_progress(10, 20.0, 100, config) == pytest.approx(0.2)  # time binds
+    assert run_progress(50, 20.0, 100, config) == pytest.approx(0.5)  # steps bind
+    assert run_progress(10, 150.0, 100, config) == 1.0
 
+
+def test_time_budget_ends_annealed(monkeypatch):
+    """Hole 5: a run cut by its time budget used to stop at a high learning rate. Time is simulated (a clock that
+    advances 1 s per step, budget 10 s, 1000 steps planned): the schedule anneals by time and the history says so."""
+    import asgn2.training as training
+
+    clock = iter(float(t) for t in range(10**6))
+    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    lrs: list[float] = []
+
+    def spying_loss(model, batch):
+        return noisy_loss(model, batch)
+
+    original_step = torch.optim.AdamW.step
+
+    def step(self, *args, **kwargs):
+        lrs.append(self.param_groups[0]["lr"])
+        return original_step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
+    config = TrainConfig(epochs=1000, max_steps=1000, batch_size=16, lr=1e-2, time_budget_s=10.0)
+    history = train(make_model(0), spying_loss, make_data(), config)
+    assert history.stopped_by == "time" and history.done and 5 <= history.steps <= 11
+    assert lrs[0] > 0.9e-2 and lrs[-1] < 0.1 * 1e-2  # it started high and ended near zero
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+def test_eval_fn_runs_on_schedule_and_leaves_training_randomness_alone():
     def eval_fn(model):
-        seen.append(1)
+        torch.rand(100)  # an evaluation that draws from the global RNG must not shift the training noise
         return {"metric": 1.0}
 
-    config = TrainConfig(epochs=100, batch_size=16, eval_every=4, time_budget_s=0.0)
-    history = train(make_model(0), noisy_loss, make_data(), config, eval_fn=eval_fn)
-    assert history.steps == 1 and history.done  # the budget stops after the first step
-    assert history.evals == [{"step": 1.0, "metric": 1.0}] and len(seen) == 1
+    config = TrainConfig(epochs=2, batch_size=16, eval_every=4)
+    with_eval = train(make_model(0), noisy_loss, make_data(), config, eval_fn=eval_fn)
+    without = train(make_model(0), noisy_loss, make_data(), config)
+    assert [e["step"] for e in with_eval.evals] == [4.0, 8.0, 12.0]
+    assert with_eval.step_loss == without.step_loss
 
 
 @pytest.mark.parametrize(
@@ -133,16 +191,6 @@ def test_eval_fn_and_time_budget(tmp_path):
 def test_bad_data(data, match):
     with pytest.raises(ValueError, match=match):
         train(make_model(0), noisy_loss, data, TrainConfig(batch_size=8))
-
-
-def test_checkpoint_of_another_configuration_gives_clear_error(tmp_path):
-    data = make_data()
-    train(make_model(0), noisy_loss, data, CONFIG, checkpoint=tmp_path / "c.pt")
-    wider = nn.Sequential(nn.Linear(5, 32), nn.Tanh(), nn.Dropout(0.2), nn.Linear(32, 1))
-    with pytest.raises(ValueError, match="another configuration.*delete it"):
-        load_trained(wider, tmp_path / "c.pt")
-    with pytest.raises(ValueError, match="another configuration"):
-        train(wider, noisy_loss, data, CONFIG, checkpoint=tmp_path / "c.pt")
 
 
 def test_progress_bar_text_mode_for_unattended_notebooks(monkeypatch, capsys):

@@ -1,0 +1,22 @@
+"""Units and intervals shared by every model and evaluation."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+MNIST_DIMS = 784
+
+
+def bits_per_dim(nll_nats: float | torch.Tensor, dims: int = MNIST_DIMS) -> float | torch.Tensor:
+    """Negative log-likelihood in nats per image -> bits per dimension: nll / (dims ln 2). Positive in, positive out."""
+    return nll_nats / (dims * math.log(2))
+
+
+def mean_and_interval(values: torch.Tensor) -> tuple[float, float]:
+    """Mean of per-example values (N,) and the half-width of its normal-approximation 95% interval."""
+    values = torch.as_tensor(values, dtype=torch.float64).flatten()
+    if values.numel() < 2:
+        raise ValueError(f"need at least 2 values for an interval, got {values.numel()}")
+    return values.mean().item(), 1.96 * values.std().item() / math.sqrt(values.numel())
