@@ -81,6 +81,16 @@ def predict(model: MnistClassifier, images: torch.Tensor, batch_size: int = 1000
 
 
 @torch.no_grad()
+def confidence(model: MnistClassifier, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """The classifier's probability of its predicted label (the largest softmax output), (N,), for uint8 or
+    [0, 1]-float images (N, 1, 28, 28): how clearly an image is some digit."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(to_unit(chunk).to(device)).softmax(1).amax(1).cpu() for chunk in images.split(batch_size)]
+    return torch.cat(out)
+
+
+@torch.no_grad()
 def extract_features(model: MnistClassifier, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Penultimate-layer features (N, 128), float32 on the CPU, for uint8 or [0, 1]-float images (N, 1, 28, 28)."""
     model.eval()

@@ -78,11 +78,12 @@ def pixelcnn_cmd(ctx: Context, retrain: bool = False):
     if "pixelcnn" in ctx.models:
         return ctx.models["pixelcnn"]
     from .metrics import bits_per_dim
-    from .pixelcnn import test_binarization, test_nll, train_pixelcnn
+    from .pixelcnn import eval_binarization, test_nll, train_pixelcnn
 
     spec, test_images = ctx.profile.pixelcnn, ctx.mnist("test")[0]
-    model, history = train_pixelcnn(spec, ctx.mnist("train")[0], test_images, ctx.device, retrain=retrain)
-    nll = [test_nll(model, test_binarization(test_images, seed)) for seed in EVAL_SEEDS]
+    train_images, train_labels = ctx.mnist("train")
+    model, history = train_pixelcnn(spec, train_images, test_images, ctx.device, retrain, train_labels)
+    nll = [test_nll(model, eval_binarization(test_images, seed)) for seed in EVAL_SEEDS]
     print(
         f"pixelcnn ({spec.name}): test NLL {_spread(nll, 2)} nats/image = {bits_per_dim(sum(nll) / len(nll)):.4f} "
         f"bits/dim on the 10000 test digits, stochastically binarized; {history.steps} steps, "
@@ -109,11 +110,12 @@ def realnvp_cmd(ctx: Context, retrain: bool = False):
 
 
 def inpaint_cmd(ctx: Context, holes: str, n: int, samples: int, candidates: int, seed: int, out: str) -> None:
-    from .inpainting import hole_mask, plot_inpainting
-    from .pixelcnn import test_binarization
+    from .holes import hole_mask
+    from .inpainting import plot_inpainting
+    from .pixelcnn import eval_binarization
 
     model = pixelcnn_cmd(ctx)
-    digits = test_binarization(ctx.mnist("test")[0][:n]).to(ctx.device)
+    digits = eval_binarization(ctx.mnist("test")[0][:n]).to(ctx.device)
     known = hole_mask(holes, n, seed=seed).to(ctx.device)
     _save(plot_inpainting(model, digits, known, samples, candidates, seed, f"holes: {holes}"), out)
 
@@ -154,7 +156,7 @@ def run_cmd(ctx: Context) -> None:
     """The command-line pipeline: train (or load) the three models, print their test figures, write figures."""
     start = time.perf_counter()
     classifier_cmd(ctx)
-    for holes in ("bottom", "brush"):
+    for holes in ("top", "brush"):
         inpaint_cmd(ctx, holes, n=4, samples=2, candidates=8, seed=0, out=f"results/inpainting_{holes}.png")
     sample_realnvp_cmd(ctx, n=64, temperatures=[1.0, 0.8, 0.6], seed=0, out="results/realnvp_samples.png")
     print(f"run ({ctx.profile.name}): {time.perf_counter() - start:.0f} s")
@@ -185,10 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     add("train-pixelcnn", "train (or load) the PixelCNN, print its test NLL", retrain=True)
     add("train-realnvp", "train (or load) Real NVP, print its test bits/dim", retrain=True)
     p = add("inpaint", "inpaint test digits with the PixelCNN, write a PNG grid")
-    p.add_argument("--holes", default="bottom", help="hole family (bottom, right, centre, rectangles, brush)")
+    p.add_argument(
+        "--holes",
+        default="top",
+        help="hole family (top, bottom, left, right, centre, rectangles, brush, diagonal, ring)",
+    )
     p.add_argument("--n", type=int, default=6, help="test digits")
     p.add_argument("--samples", type=int, default=3, help="completions per digit and method")
-    p.add_argument("--candidates", type=int, default=16, help="raster completions per digit weighed by sir")
+    p.add_argument("--candidates", type=int, default=8, help="raster completions per digit weighed by sir")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="results/inpainting.png")
     p = add("sample-realnvp", "Real NVP samples at several temperatures (PNG)")

@@ -42,24 +42,33 @@ def show_grid(images: torch.Tensor, title: str = "", nrow: int = 8, ax=None, **g
     return ax
 
 
-def plot_history(history, metric: str, loss_label: str, metric_label: str, smooth: int = 50, ax=None):
-    """Training curve: the per-step loss (running mean over `smooth` steps) and the evaluations of `metric` from a
-    `training.History`, on twin y axes; return the axes."""
+def plot_history(
+    history,
+    evaluations: dict[str, str],
+    ylabel: str,
+    step_loss: str | None = None,
+    loss_scale: float = 1.0,
+    smooth: int = 50,
+    ax=None,
+):
+    """Training curve of a `training.History` on one axis, one unit: the evaluations named in `evaluations`
+    ({history key: legend label}) as points, and, if `step_loss` is a legend label, the per-step training loss
+    times `loss_scale` (running mean over `smooth` steps) as a line. Returns the axes."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.2))
-    loss = np.asarray(history.step_loss, dtype=float)
-    window = max(1, min(smooth, len(loss)))
-    running = np.convolve(loss, np.ones(window) / window, mode="valid")
-    ax.plot(np.arange(window, len(loss) + 1), running, color="tab:blue", label=f"train ({window}-step mean)")
+    if step_loss is not None:
+        loss = np.asarray(history.step_loss, dtype=float) * loss_scale
+        window = max(1, min(smooth, len(loss)))
+        running = np.convolve(loss, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(window, len(loss) + 1), running, color="0.6", lw=1, label=f"{step_loss} ({window}-step mean)")
+    for key, label in evaluations.items():
+        points = [e for e in history.evals if key in e]
+        ax.plot([e["step"] for e in points], [e[key] for e in points], "o-", label=label)
     ax.set_xlabel("optimizer step")
-    ax.set_ylabel(loss_label, color="tab:blue")
-    evals = [e for e in history.evals if metric in e]
-    if evals:
-        right = ax.twinx()
-        right.plot([e["step"] for e in evals], [e[metric] for e in evals], "o-", color="tab:red", label="test")
-        right.set_ylabel(metric_label, color="tab:red")
-    ax.set_title(f"{history.steps} steps, {history.wall_time_s:.0f} s")
+    ax.set_ylabel(ylabel)
+    ax.legend(frameon=False)
+    ax.set_title(f"{history.steps} steps, {history.wall_time_s:.0f} s of training, stopped by {history.stopped_by}")
     return ax

@@ -125,6 +125,49 @@ class ActNorm(Transform):
         return z * torch.exp(self.log_scale) + self.bias, self.log_scale.sum().expand(z.shape[0])
 
 
+class Permutation(Transform):
+    """z = x[:, perm]: a fixed reordering of the dimensions; log_det = 0 (|det| of a permutation matrix is 1)."""
+
+    def __init__(self, perm: torch.Tensor) -> None:
+        super().__init__()
+        if not torch.equal(perm.sort().values, torch.arange(perm.numel())):
+            raise ValueError("perm must be a permutation of 0 .. D-1")
+        self.register_buffer("perm", perm.clone())
+        self.register_buffer("inverse_perm", perm.argsort())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return x[:, self.perm], x.new_zeros(x.shape[0])
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return z[:, self.inverse_perm], z.new_zeros(z.shape[0])
+
+
+class LinearLU(Transform):
+    """z = W x with W = L U (Kingma & Dhariwal 2018, for all D dimensions at once): L unit lower-triangular, U upper
+    triangular with diagonal exp(log_s); both learned. log|det W| = sum(log_s). It starts as the identity (L = U = I),
+    and the inverse solves two triangular systems."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.lower = nn.Parameter(torch.zeros(dim, dim))  # only the strictly lower part is used
+        self.upper = nn.Parameter(torch.zeros(dim, dim))  # only the strictly upper part is used
+        self.log_s = nn.Parameter(torch.zeros(dim))
+
+    def _factors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        eye = torch.eye(self.log_s.numel(), device=self.log_s.device, dtype=self.log_s.dtype)
+        return self.lower.tril(-1) + eye, self.upper.triu(1) + torch.diag(self.log_s.exp())
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lower, upper = self._factors()
+        return x @ upper.T @ lower.T, self.log_s.sum().expand(x.shape[0])
+
+    def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lower, upper = self._factors()
+        y = torch.linalg.solve_triangular(lower, z.T, upper=False, unitriangular=True)
+        x = torch.linalg.solve_triangular(upper, y, upper=True).T
+        return x, (-self.log_s.sum()).expand(z.shape[0])
+
+
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I), (N,) for z (N, D)."""
     return -0.5 * (z**2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)

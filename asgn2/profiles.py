@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 
 from .classifier import ClassifierSpec
-from .inpainting import InpaintingEvalSpec
+from .inpainting_eval import InpaintingEvalSpec
 from .pixelcnn import PixelCNNConfig, PixelCNNSpec
 from .realnvp import RealNVPConfig, RealNVPSpec
 from .training import TrainConfig
@@ -40,9 +40,11 @@ PROFILES: dict[str, Profile] = {
         classifier=_classifier("quick", epochs=1, warmup_steps=50),
         pixelcnn=PixelCNNSpec(
             "quick",
-            PixelCNNConfig(channels=32, n_blocks=4, head_channels=32),
+            PixelCNNConfig(channels=32, n_blocks=4, head_channels=32, condition_channels=16),
             TrainConfig(epochs=1, max_steps=150, batch_size=64, lr=3e-3, warmup_steps=20),
-            eval_images=1000,
+            p_all_holes=0.5,
+            label_weight=100.0,
+            eval_images=500,
         ),
         realnvp=RealNVPSpec(
             "quick",
@@ -50,50 +52,54 @@ PROFILES: dict[str, Profile] = {
             TrainConfig(epochs=1, max_steps=200, lr=1e-3, warmup_steps=20, eval_every=100),
             eval_images=1000,
         ),
-        inpainting=InpaintingEvalSpec(images=8, candidates=4),
-        fid_samples=100,
+        inpainting=InpaintingEvalSpec(digits=100, samples=8, candidates=8, kinds=("top", "brush", "ring")),
+        fid_samples=200,
     ),
     "default": Profile(
         name="default",
         classifier=_classifier("default", epochs=2, warmup_steps=100),
         pixelcnn=PixelCNNSpec(
             "default",
-            PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64),
+            PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64, condition_channels=16),
             TrainConfig(
-                epochs=2,
-                max_steps=1700,
-                time_budget_s=600,
+                epochs=3,
+                max_steps=2000,
+                time_budget_s=330,
                 batch_size=64,
                 lr=5e-3,
                 warmup_steps=100,
-                eval_every=425,
-                checkpoint_every=170,
+                eval_every=500,
+                checkpoint_every=200,
             ),
+            p_all_holes=0.5,
+            label_weight=100.0,
         ),
         realnvp=RealNVPSpec(
             "default",
-            RealNVPConfig(n_couplings=8, hidden=1024),
+            RealNVPConfig(n_couplings=12, hidden=512),
             TrainConfig(
                 epochs=10,
-                max_steps=450,
+                max_steps=2800,
                 time_budget_s=200,
                 lr=1e-3,
                 warmup_steps=100,
                 weight_decay=1e-5,
-                eval_every=90,
-                checkpoint_every=90,
+                eval_every=400,
+                checkpoint_every=400,
             ),
         ),
-        inpainting=InpaintingEvalSpec(images=16, candidates=8),
-        fid_samples=250,
+        inpainting=InpaintingEvalSpec(digits=1000, samples=8, candidates=8, kinds=("top", "right", "brush", "ring")),
+        fid_samples=1000,
     ),
     "full": Profile(
         name="full",
         classifier=_classifier("full", epochs=8, warmup_steps=200),
         pixelcnn=PixelCNNSpec(
             "full",
-            PixelCNNConfig(channels=128, n_blocks=12, head_channels=256),
+            PixelCNNConfig(channels=128, n_blocks=12, kernel_size=5, head_channels=256, condition_channels=64),
             TrainConfig(epochs=40, lr=1e-3, warmup_steps=500, eval_every=2000, checkpoint_every=1000),
+            p_all_holes=0.5,
+            label_weight=100.0,
         ),
         realnvp=RealNVPSpec(
             "full",
@@ -102,7 +108,7 @@ PROFILES: dict[str, Profile] = {
                 epochs=100, lr=1e-3, warmup_steps=500, weight_decay=1e-5, eval_every=5000, checkpoint_every=2000
             ),
         ),
-        inpainting=InpaintingEvalSpec(images=500, candidates=32),
+        inpainting=InpaintingEvalSpec(digits=10000, samples=8, candidates=32),
         fid_samples=10000,
     ),
 }

@@ -15,11 +15,12 @@ import torch
 STREAMS = (
     "train",  # the training loop: global RNG (batches' binarization and dequantization noise, dropout)
     "init",  # data-dependent initialisation (the batch that initialises ActNorm)
-    "test-binarization",  # the stochastically binarized test set
-    "test-dequantization",  # the dequantization noise of the test set
+    "eval-binarization",  # the stochastically binarized test set
+    "eval-dequantization",  # the dequantization noise of the test set
     "holes",  # the hole masks of evaluations and figures
     "sampling",  # samples and completions shown or scored
     "subsets",  # random subsets of the data (FID sets, evaluation digits)
+    "baselines",  # the binarization of the training digits that the nearest-neighbour baselines search
 )
 
 

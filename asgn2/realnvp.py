@@ -24,7 +24,7 @@ from torch import nn
 from .cache import fit_or_load
 from .checkpoints import Checkpoint, checkpoint_dir
 from .data import IMAGE_SHAPE, check_uint8_images
-from .flows import ActNorm, Composite, Logit, Scale, Transform, standard_normal_log_prob
+from .flows import ActNorm, Composite, LinearLU, Logit, Permutation, Scale, Transform, standard_normal_log_prob
 from .metrics import bits_per_dim
 from .randomness import generator as stream
 from .training import History, TrainConfig, train
@@ -39,59 +39,74 @@ def checkerboard(height: int = 28, width: int = 28, parity: int = 0) -> torch.Te
 
 
 class AffineCoupling(Transform):
-    """z = x on the masked half; z = x * exp(s(x_masked)) + t(x_masked) on the rest (Dinh et al. 2017).
+    """z = x on the conditioning half; z = x * exp(s(x_cond)) + t(x_cond) on the rest (Dinh et al. 2017).
 
-    s and t come from one fully-connected network of the masked half. The Jacobian is triangular with diagonal
-    exp(s) on the transformed half, so log|det dz/dx| = sum(s). The scale is bounded, s = a * tanh(s_raw) with a
-    learned per-dimension a (init 1), so exp(s) cannot blow up early in training; the last layer starts at zero,
-    so the coupling starts as the identity.
+    s and t come from one fully-connected network of the conditioning half, selected by index (D/2 inputs, D outputs:
+    s and t for the D/2 transformed dimensions). The Jacobian is triangular with diagonal exp(s) on the transformed
+    half, so log|det dz/dx| = sum(s). The scale is bounded, s = a * tanh(s_raw) with a learned per-dimension a
+    (init 1), so exp(s) cannot blow up early in training; the last layer starts at zero, so the coupling starts as
+    the identity.
 
     mask: bool (D,), True = passed through (conditioning). x: (N, D).
     """
 
     def __init__(self, mask: torch.Tensor, hidden: int = 1024, n_hidden: int = 1) -> None:
         super().__init__()
-        dim = mask.numel()
-        self.register_buffer("mask", mask.to(torch.float32))
-        layers: list[nn.Module] = [nn.Linear(dim, hidden), nn.ReLU()]
+        self.register_buffer("cond", mask.nonzero().flatten())
+        self.register_buffer("free", (~mask).nonzero().flatten())
+        n_cond, n_free = self.cond.numel(), self.free.numel()
+        layers: list[nn.Module] = [nn.Linear(n_cond, hidden), nn.ReLU()]
         for _ in range(n_hidden - 1):
             layers += [nn.Linear(hidden, hidden), nn.ReLU()]
-        layers.append(nn.Linear(hidden, 2 * dim))
+        layers.append(nn.Linear(hidden, 2 * n_free))
         nn.init.zeros_(layers[-1].weight)
         nn.init.zeros_(layers[-1].bias)
         self.net = nn.Sequential(*layers)
-        self.scale_bound = nn.Parameter(torch.ones(dim))
+        self.scale_bound = nn.Parameter(torch.ones(n_free))
 
-    def scale_and_shift(self, x_masked: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(s, t), each (N, D) and zero on the masked half."""
-        s_raw, t = self.net(x_masked).chunk(2, dim=1)
-        free = 1 - self.mask
-        return free * self.scale_bound * torch.tanh(s_raw), free * t
+    def scale_and_shift(self, x_cond: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(s, t), each (N, D/2): the log-scale and shift of the transformed half."""
+        s_raw, t = self.net(x_cond).chunk(2, dim=1)
+        return self.scale_bound * torch.tanh(s_raw), t
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x_masked = x * self.mask
-        s, t = self.scale_and_shift(x_masked)
-        return x_masked + (1 - self.mask) * (x * torch.exp(s) + t), s.sum(1)
+        s, t = self.scale_and_shift(x[:, self.cond])
+        z = x.clone()
+        z[:, self.free] = x[:, self.free] * torch.exp(s) + t
+        return z, s.sum(1)
 
     def inverse(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z_masked = z * self.mask  # equals x_masked: the masked half passed through unchanged
-        s, t = self.scale_and_shift(z_masked)
-        return z_masked + (1 - self.mask) * ((z - t) * torch.exp(-s)), -s.sum(1)
+        s, t = self.scale_and_shift(z[:, self.cond])  # the conditioning half passed through unchanged
+        x = z.clone()
+        x[:, self.free] = (z[:, self.free] - t) * torch.exp(-s)
+        return x, -s.sum(1)
 
 
-@dataclass
+MIXINGS = ("checkerboard", "permutation", "lu")
+
+
+@dataclass(frozen=True)
 class RealNVPConfig:
     n_couplings: int = 8
     hidden: int = 1024
     n_hidden: int = 1  # hidden layers of each s/t network
     actnorm: bool = True  # an ActNorm flow layer after every coupling
     lam: float = 1e-6  # of the logit transform
+    # what changes between couplings: alternating checkerboards; a fixed random permutation before each coupling;
+    # or a learned invertible linear map (LU) before each coupling
+    mixing: str = "checkerboard"
+
+    def __post_init__(self) -> None:
+        if self.mixing not in MIXINGS:
+            raise ValueError(f"mixing must be one of {MIXINGS}, got {self.mixing!r}")
 
 
 class RealNVP(Transform):
     """v (N, 1, 28, 28) or (N, 784) dequantized pixels in [0, 256) <-> z (N, 784), base N(0, I).
 
-    Masks alternate between the two checkerboards, so every pixel is transformed by every other coupling.
+    With `mixing="checkerboard"` the masks alternate between the two checkerboards, so every pixel is transformed by
+    every other coupling; "permutation" and "lu" put a fixed random permutation or a learned linear map before each
+    coupling after the first.
     """
 
     def __init__(self, config: RealNVPConfig | None = None) -> None:
@@ -100,7 +115,12 @@ class RealNVP(Transform):
         self.preprocess = Composite([Scale(1 / 256), Logit(config.lam)])
         layers: list[Transform] = []
         for k in range(config.n_couplings):
-            layers.append(AffineCoupling(checkerboard(parity=k % 2), config.hidden, config.n_hidden))
+            if k > 0 and config.mixing == "permutation":
+                layers.append(Permutation(torch.randperm(D, generator=torch.Generator().manual_seed(k))))
+            if k > 0 and config.mixing == "lu":
+                layers.append(LinearLU(D))
+            parity = k % 2 if config.mixing == "checkerboard" else 0
+            layers.append(AffineCoupling(checkerboard(parity=parity), config.hidden, config.n_hidden))
             if config.actnorm:
                 layers.append(ActNorm(D))
         self.flow = Composite(layers)
@@ -195,10 +215,10 @@ def realnvp_loss(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def test_bits_per_dim(model: RealNVP, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> float:
     """Mean bits/dim over uint8 images (N, 1, 28, 28), dequantized with evaluation seed `seed` of the
-    "test-dequantization" stream (disjoint from the noise training draws)."""
+    "eval-dequantization" stream (disjoint from the noise training draws)."""
     model.eval()
     device = next(model.parameters()).device
-    noise = stream("test-dequantization", seed)
+    noise = stream("eval-dequantization", seed)
     total = 0.0
     for chunk in images.split(batch_size):
         total += bits_per_dim(-model.log_prob(dequantize(chunk, noise).to(device))).sum().item()
@@ -259,6 +279,36 @@ def nearest_neighbours(samples: torch.Tensor, train_images: torch.Tensor, k: int
     for chunk in train_images.split(10000):
         out.append(torch.cdist(a, chunk.flatten(1).float()))
     return torch.cat(out, 1).topk(k, largest=False).indices
+
+
+@torch.no_grad()
+def sample_quality(
+    model: RealNVP,
+    judge: nn.Module,
+    real_images: torch.Tensor,
+    temperatures: list[float],
+    n: int = 1000,
+    seed: int = 0,
+    confident: float = 0.9,
+) -> list[dict[str, float]]:
+    """Per temperature T: the FID of n samples against n real uint8 images (`real_images[:n]`) on the classifier's
+    features, and the fraction of samples that the classifier labels with probability >= `confident`. Each
+    temperature draws its own latents (sampling stream, seed + its index)."""
+    from .classifier import confidence
+    from .fid import fid_images
+
+    real = real_images[:n]
+    rows = []
+    for k, t in enumerate(temperatures):
+        images = model.sample(n, t, stream("sampling", seed + k)).cpu()
+        rows.append(
+            {
+                "temperature": t,
+                "fid": fid_images(images, real, judge),
+                "confident": (confidence(judge, images) >= confident).float().mean().item(),
+            }
+        )
+    return rows
 
 
 def plot_samples(model: RealNVP, temperatures: list[float], n: int = 64, seed: int = 0, nrow: int = 8):

@@ -47,22 +47,45 @@ def results_table(numbers: dict[str, Any]) -> str:
         f"| PixelCNN test NLL, stochastic binarization ({r['pixelcnn_steps']} steps, {r['pixelcnn_train_s']:.0f} s "
         f"training{_seeds(r, 'pixelcnn_nll_seeds', 2)}) | **{r['pixelcnn_nll']:.2f} nats/image** = "
         f"{r['pixelcnn_bpd']:.4f} bits/dim | 81.30 nats (van den Oord et al. 2016, a far larger model) |",
-        f"| PixelCNN test NLL, threshold binarization (not trained on) | {r['pixelcnn_nll_threshold']:.2f} "
-        "nats/image | |",
-        f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training"
-        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | "
-        f"**{r['realnvp_bpd']:.4f}** | 1.89–2.02 (fully-connected flows, Papamakarios et al. 2017) |",
+        f"| PixelCNN samples, FID (1000 per set) against binarized test digits | {r['pixelcnn_fid']:.1f} | "
+        f"{r['pixelcnn_fid_floor']:.1f} (binarized training digits) |",
     ]
-    for row in r["inpainting"]:
+    lines += _inpainting_lines(r["inpainting"], r["inpainting_digits"])
+    lines.append(
+        f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training"
+        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | **{r['realnvp_bpd']:.4f}** | 1.89 MAF(5), 1.52 MAF MoG(5) "
+        "(fully-connected, Papamakarios et al. 2017) |"
+    )
+    floor = r["realnvp_floor"]
+    for q in r["realnvp_quality"]:
+        shown = " (shown)" if q["temperature"] == r["realnvp_temperature"] else ""
         lines.append(
-            f"| inpainting, {row['holes']} holes, {row['method']} ({r['inpainting_images']} digits, "
-            f"K = {r['inpainting_candidates']}) | {100 * row['hole_pixel_accuracy']:.1f}% hole pixels right, "
-            f"classifier agrees {100 * row['label_agreement_inpainted']:.1f}% (masked "
-            f"{100 * row['label_agreement_masked']:.1f}%, original {100 * row['label_agreement_original']:.1f}%) | |"
+            f"| Real NVP samples, T = {q['temperature']}{shown}: FID (1000 per set), labelled with p >= 0.9 | "
+            f"{q['fid']:.0f}, {100 * q['confident']:.0f}% | {floor['fid']:.1f}, {100 * floor['confident']:.0f}% "
+            "(real training digits) |"
         )
-    for name, value in r["fid"].items():
-        lines.append(f"| FID, {r['fid_n']} images per set: {name} | {value:.1f} | |")
     return "\n".join(lines)
+
+
+def _inpainting_lines(rows: list[dict[str, Any]], digits: int) -> list[str]:
+    """One line per hole family: the majority-vote agreement of every method and baseline, and the hole NLLs."""
+    by_family: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_family.setdefault(row["holes"], {})[row["method"]] = row
+    lines = []
+    for holes, methods in by_family.items():
+        if holes == "none":
+            continue
+        votes = ", ".join(
+            f"{name.split(' ')[0]} {100 * row['vote'][0]:.1f}" for name, row in methods.items() if "vote" in row
+        )
+        nll = ", ".join(f"{name} {row['nll'][0]:.1f}" for name, row in methods.items() if "nll" in row)
+        unseen = "" if next(iter(methods.values()))["seen"] else " (never in training)"
+        lines.append(
+            f"| inpainting, {holes} holes{unseen}, {digits} digits: classifier names the true digit (majority of "
+            f"the completions, %); hole NLL (nats) | {votes}; NLL {nll} | |"
+        )
+    return lines
 
 
 def _seeds(numbers: dict[str, Any], key: str, digits: int) -> str:

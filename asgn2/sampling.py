@@ -1,67 +1,240 @@
 """Sampling a PixelCNN pixel by pixel in raster order: unconditional samples, and the hole pixels of inpainting.
 
-`known` is a bool tensor (N, 1, H, W), True where a pixel is observed; the sampler draws the others (the hole) in
-raster order from p(x_i | x_<i) and returns observed pixels bit for bit.
+`known` is a bool tensor (N, 1, H, W), True where a pixel is observed; a sampler draws the others (the hole) in
+raster order and returns observed pixels bit for bit. With `conditional=True` a conditional PixelCNN draws from
+p(x_i | x_<i, x_observed) (every visible pixel); otherwise from p(x_i | x_<i) (what lies before the pixel only).
+
+`sample_holes` caches every layer's activations (the route of Fast PixelCNN++, Ramachandran et al. 2017): rows
+above the current pixel are final, and a new pixel changes nothing at or left of itself in its own row, so each
+step computes one new position per layer instead of the whole network. `sample_holes_naive` runs the whole network
+on the whole image once per hole pixel; for the same generator both give the same samples (tested).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 from .data import IMAGE_SHAPE
-from .pixelcnn import PixelCNN, check_binary_images
+from .pixelcnn import MaskedConv2d, PixelCNN, check_binary_images, check_known_mask
 
 
 def check_known(images: torch.Tensor, known: torch.Tensor) -> None:
     """Raise ValueError unless images are binary (N, 1, H, W) and known is a bool mask of the same shape."""
     check_binary_images(images)
-    if not isinstance(known, torch.Tensor) or known.dtype != torch.bool or known.shape != images.shape:
-        got = f"{known.dtype} {tuple(known.shape)}" if isinstance(known, torch.Tensor) else type(known).__name__
-        raise ValueError(
-            f"known must be a bool tensor of the images' shape {tuple(images.shape)} (True = observed), got {got}"
-        )
+    check_known_mask(images, known)
 
 
 def _uniforms(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """One uniform per pixel, drawn up front: pixel i is set to 1 iff u_i < p(x_i = 1 | x_<i). Drawing them all at
+    """One uniform per pixel, drawn up front: pixel i is set to 1 iff u_i < p(x_i = 1 | ...). Drawing them all at
     once makes a sampler's output a function of (model, x, known, generator) alone, whichever pixels it visits."""
     return torch.rand(x.shape, generator=generator).to(x.device)
 
 
-@torch.no_grad()
-def sample_holes(
-    model: PixelCNN, x: torch.Tensor, known: torch.Tensor, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Fill the hole pixels of binary images x (N, 1, H, W) in raster order; the fast sampler.
+def _condition(model: PixelCNN, known: torch.Tensor, conditional: bool) -> torch.Tensor | None:
+    if conditional and not model.conditional:
+        raise ValueError("conditional sampling needs a conditional PixelCNN (condition_channels > 0)")
+    return known if conditional else None
 
-    It starts at the first row that has a hole pixel, skips pixels that are observed in every image, and computes
-    only the rows that the current pixel's receptive field needs (`PixelCNN.row_logits`). Same output as
-    `sample_holes_naive` for the same generator.
+
+class _ActivationCache:
+    """The input of every masked convolution, channels last and zero-padded like the convolution pads it:
+    (N, H + kh - 1, W + kw - 1, C_in) with the kernel (kh, kw) = (k//2 + 1, k). Rows above `first_row` (no hole
+    there or above) come from one forward pass over those rows, made once per distinct image and then repeated
+    `repeats` times; `step(r, c)` then computes position (r, c) of every layer from the cached windows, in raster
+    order. `prefix_log_prob` (N * repeats,) is log p of the rows above `first_row`."""
+
+    def __init__(
+        self, model: PixelCNN, x: torch.Tensor, known: torch.Tensor | None, first_row: int, repeats: int
+    ) -> None:
+        self.model = model
+        self.convs: list[MaskedConv2d] = [model.input] + [block.conv for block in model.blocks]
+        self.kernels = [self._kernel(conv) for conv in self.convs]
+        n, _, height, width = x.shape
+        features = model.condition_features(x, known)
+        self.features = None if features is None else features.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C_c)
+        if features is not None:  # the stage biases at one position: features @ W + b, split into the stages
+            self.condition = (model.condition_bias.weight[:, :, 0, 0].t(), model.condition_bias.bias)
+        self.buffers = []
+        for conv in self.convs:
+            kh, kw = conv.kernel_size
+            self.buffers.append(x.new_zeros(n, height + kh - 1, width + kw - 1, conv.in_channels))
+        left = model.input.kernel_size[1] // 2  # x itself, every row: observed pixels below the first hole too
+        self.buffers[0][:, model.input.rows_above :, left : left + width] = x.permute(0, 2, 3, 1)
+        self.prefix_log_prob = x.new_zeros(n)
+        if first_row > 0:  # the rows above the first hole: causal, so a forward pass over them alone is exact
+            self._fill_prefix(x[:, :, :first_row], None if features is None else features[:, :, :first_row])
+        if repeats > 1:
+            self.buffers = [b.repeat_interleave(repeats, 0) for b in self.buffers]
+            self.prefix_log_prob = self.prefix_log_prob.repeat_interleave(repeats, 0)
+            if self.features is not None:
+                self.features = self.features.repeat_interleave(repeats, 0)
+        self.mix = [(block.mix.weight[:, :, 0, 0].t(), block.mix.bias) for block in model.blocks]
+        hidden, out = model.head[1], model.head[3]
+        self.head = [(hidden.weight[:, :, 0, 0].t(), hidden.bias), (out.weight[:, :, 0, 0].t(), out.bias)]
+
+    def _fill_prefix(self, x: torch.Tensor, features: torch.Tensor | None) -> None:
+        """Every layer's input on the rows of x (the rows above the first hole), and their log p."""
+        biases = self.model.stage_biases(features)
+        h = self.model.input(x) + (0 if biases[0] is None else biases[0])
+        for k, block in enumerate(self.model.blocks, start=1):
+            conv = self.convs[k]
+            left = conv.kernel_size[1] // 2
+            self.buffers[k][:, conv.rows_above : conv.rows_above + x.shape[2], left : left + x.shape[3]] = F.relu(
+                h
+            ).permute(0, 2, 3, 1)
+            h = block(h) + (0 if biases[k] is None else biases[k])
+        log_p = -F.binary_cross_entropy_with_logits(self.model.head(h), x, reduction="none")
+        self.prefix_log_prob = log_p.flatten(1).sum(1)
+
+    @staticmethod
+    def _kernel(conv: MaskedConv2d) -> torch.Tensor:
+        """The masked kernel as a matrix (kh * kw * C_in, C_out), rows in the order of a channels-last window."""
+        return (conv.weight * conv.mask).permute(2, 3, 1, 0).flatten(0, 2)
+
+    def _conv_at(self, k: int, r: int, c: int) -> torch.Tensor:
+        """Masked convolution k at output position (r, c): (N, C_out).
+
+        A small batch copies its input window and makes one matrix product (fewer, cheaper calls); a large one makes
+        one product per kernel row straight from the buffer (each window row is a strided view: no copy, which is
+        what costs most there). Same result."""
+        buffer, kernel, bias = self.buffers[k], self.kernels[k], self.convs[k].bias
+        kh, kw = self.convs[k].kernel_size
+        n = buffer.shape[0]
+        if n < 256:
+            return torch.addmm(bias, buffer[:, r : r + kh, c : c + kw].reshape(n, -1), kernel)
+        rows = kernel.view(kh, -1, kernel.shape[1])
+        out = torch.addmm(bias, buffer[:, r, c : c + kw].flatten(1), rows[0])
+        for i in range(1, kh):
+            out.addmm_(buffer[:, r + i, c : c + kw].flatten(1), rows[i])
+        return out
+
+    def _store(self, k: int, r: int, c: int, value: torch.Tensor) -> None:
+        conv = self.convs[k]
+        self.buffers[k][:, r + conv.rows_above, c + conv.kernel_size[1] // 2] = value
+
+    def set_pixel(self, r: int, c: int, value: torch.Tensor) -> None:
+        """x at (r, c) is now `value` (N,)."""
+        self._store(0, r, c, value[:, None])
+
+    def _biases(self, r: int, c: int) -> list[torch.Tensor | None]:
+        """The conditioning bias of every stage at (r, c): n_blocks + 1 entries, (N, C) or None."""
+        stages: list[torch.Tensor | None] = [None] * len(self.convs)
+        if self.features is not None:
+            weight, bias = self.condition
+            biases = torch.addmm(bias, self.features[:, r, c], weight).chunk(len(self.model.conditioned_stages), 1)
+            for stage, value in zip(self.model.conditioned_stages, biases, strict=True):
+                stages[stage] = value
+        return stages
+
+    def step(self, r: int, c: int, logit: bool) -> torch.Tensor | None:
+        """Compute position (r, c) of every layer (every input before it in raster order is final); return the
+        logit (N,) of pixel (r, c) if `logit`."""
+        biases = self._biases(r, c)
+        h = self._conv_at(0, r, c)
+        if biases[0] is not None:
+            h += biases[0]
+        for k, (weight, bias) in enumerate(self.mix, start=1):
+            self._store(k, r, c, F.relu(h))
+            h = torch.addmm(h, self._conv_at(k, r, c).relu_(), weight).add_(bias)
+            if biases[k] is not None:
+                h += biases[k]
+        if not logit:
+            return None
+        (w1, b1), (w2, b2) = self.head
+        return torch.addmm(b2, torch.addmm(b1, h.relu_(), w1).relu_(), w2)[:, 0]
+
+
+def _check_repeats(repeats: int) -> None:
+    if not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"repeats must be a positive int (completions per image), got {repeats!r}")
+
+
+@torch.no_grad()
+def sample_and_score(
+    model: PixelCNN,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    generator: torch.Generator | None = None,
+    conditional: bool = False,
+    repeats: int = 1,
+    score: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`repeats` completions of each binary image x (N, 1, H, W), in raster order with cached activations: a tensor
+    (N * repeats, 1, H, W), completions of image i in rows i * repeats ..., and, if `score`, the log-likelihood the
+    model gives each completion's *observed* pixels, sum over observed i of log p(x_i | x_<i) (N * repeats,): the
+    importance weight of a raster completion for sampling-importance-resampling.
+
+    It visits the positions from the start of the first row with a hole pixel (in any image) to the last hole pixel
+    (to the last pixel if `score`), computing one position of every layer per step and a logit where one is needed.
+    Same completions as `sample_holes_naive` on `x.repeat_interleave(repeats, 0)`.
     """
     check_known(x, known)
+    _check_repeats(repeats)
+    if score and conditional:
+        raise ValueError("score is the joint model's likelihood of the observed pixels: use it with conditional=False")
     model.eval()
-    x, hole, u = x.clone(), ~known, _uniforms(x, generator)
-    for row in hole.any(dim=(0, 1, 3)).nonzero().flatten().tolist():
-        for col in hole[:, 0, row].any(dim=0).nonzero().flatten().tolist():
-            p = torch.sigmoid(model.row_logits(x, row)[:, 0, 0, col])
-            draw = (u[:, 0, row, col] < p).to(x.dtype)
-            x[:, 0, row, col] = torch.where(hole[:, 0, row, col], draw, x[:, 0, row, col])
-    return x
+    x, known = x.repeat_interleave(repeats, 0), known.repeat_interleave(repeats, 0)
+    hole, u = ~known, _uniforms(x, generator)
+    where = hole[:, 0].any(0).flatten().nonzero().flatten()  # raster indices with a hole in some image
+    if where.numel() == 0:
+        return x.clone(), (_observed_log_prob(model, x) if score else None)
+    width, height = x.shape[3], x.shape[2]
+    first_row = int(where[0]) // width
+    distinct = slice(None, None, repeats)
+    condition = _condition(model, known[distinct], conditional)
+    cache = _ActivationCache(model, x[distinct], condition, first_row, repeats)
+    x, log_observed = x.clone(), cache.prefix_log_prob
+    is_hole = hole[:, 0].any(0)
+    last = height * width - 1 if score else int(where[-1])
+    for index in range(first_row * width, last + 1):
+        r, c = divmod(index, width)
+        logit = cache.step(r, c, logit=score or bool(is_hole[r, c]))
+        if bool(is_hole[r, c]):
+            draw = (u[:, 0, r, c] < torch.sigmoid(logit)).to(x.dtype)
+            x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
+            cache.set_pixel(r, c, x[:, 0, r, c])
+        if score:
+            log_p = -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
+            log_observed = log_observed + log_p * known[:, 0, r, c]
+    return x, log_observed if score else None
+
+
+def _observed_log_prob(model: PixelCNN, x: torch.Tensor) -> torch.Tensor:
+    return -F.binary_cross_entropy_with_logits(model(x), x, reduction="none").flatten(1).sum(1)
+
+
+def sample_holes(
+    model: PixelCNN,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    generator: torch.Generator | None = None,
+    conditional: bool = False,
+    repeats: int = 1,
+) -> torch.Tensor:
+    """`repeats` completions of each binary image x (N, 1, H, W): (N * repeats, 1, H, W); see `sample_and_score`.
+    With `conditional`, a conditional PixelCNN samples from p(x_i | x_<i, x_observed); else from p(x_i | x_<i)."""
+    return sample_and_score(model, x, known, generator, conditional, repeats, score=False)[0]
 
 
 @torch.no_grad()
 def sample_holes_naive(
-    model: PixelCNN, x: torch.Tensor, known: torch.Tensor, generator: torch.Generator | None = None
+    model: PixelCNN,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    generator: torch.Generator | None = None,
+    conditional: bool = False,
 ) -> torch.Tensor:
-    """The reference sampler: the whole network on the whole image for each of the H*W pixels in raster order."""
+    """The reference sampler: the whole network on the whole image once per hole pixel, in raster order."""
     check_known(x, known)
     model.eval()
     x, hole, u = x.clone(), ~known, _uniforms(x, generator)
-    for row in range(x.shape[2]):
-        for col in range(x.shape[3]):
-            p = torch.sigmoid(model(x)[:, 0, row, col])
-            draw = (u[:, 0, row, col] < p).to(x.dtype)
-            x[:, 0, row, col] = torch.where(hole[:, 0, row, col], draw, x[:, 0, row, col])
+    condition = _condition(model, known, conditional)
+    for index in hole[:, 0].any(0).flatten().nonzero().flatten().tolist():
+        r, c = divmod(index, x.shape[3])
+        p = torch.sigmoid(model(x, condition)[:, 0, r, c])
+        draw = (u[:, 0, r, c] < p).to(x.dtype)
+        x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
     return x
 
 

@@ -38,7 +38,9 @@ def tex_available() -> bool:
 
 def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 3600) -> float:
     """Run every cell of `source` on a fresh kernel (env ASGN2_PROFILE=profile) and save it, outputs included, to
-    `target`; return the wall time in seconds. A cell that raises stops the run with nbclient's CellExecutionError."""
+    `target`; return the wall time in seconds. A cell that raises stops the run with nbclient's CellExecutionError.
+    Progress goes to stdout: each code cell as it starts (its question and first line), the time elapsed, and the
+    time the committed notebook took for the same profile, when it was run with it."""
     import nbclient
     import nbformat
 
@@ -51,6 +53,17 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     if progress_enabled():
         settings["ASGN2_PROGRESS"] = "text"
     start = time.perf_counter()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    expected = _expected_seconds(profile)
+    report = progress_enabled()
+
+    def on_cell_start(cell, cell_index: int) -> None:
+        if report and cell.cell_type == "code":
+            tag = ",".join(cell.get("metadata", {}).get("tags", []))
+            first = cell.source.strip().splitlines()[0][:70] if cell.source.strip() else ""
+            where = f"[{code.index(cell) + 1:2d}/{len(code)} {tag}]"
+            print(f"{where} {time.perf_counter() - start:5.0f} s{expected}: {first}", flush=True)
+
     with mock.patch.dict(os.environ, settings):  # restores this process's environment afterwards
         client = nbclient.NotebookClient(
             nb,
@@ -58,10 +71,24 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
             kernel_name="python3",
             resources={"metadata": {"path": str(REPO)}},
             coalesce_streams=True,
+            on_cell_start=on_cell_start,
         )
         client.execute()
     nbformat.write(nb, target)
     return time.perf_counter() - start
+
+
+def _expected_seconds(profile: str) -> str:
+    """' of about N s' when the committed notebook was executed with this profile (it records its wall time)."""
+    from .report import recorded
+
+    try:
+        numbers = recorded(NOTEBOOK)
+    except (OSError, ValueError):
+        return ""
+    if numbers.get("profile") != profile or "wall_time_s" not in numbers:
+        return ""
+    return f" of about {numbers['wall_time_s']:.0f}"
 
 
 def question_notebook(nb, question: str):

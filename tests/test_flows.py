@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from asgn2.flows import ActNorm, Composite, Logit, Scale, Transform, standard_normal_log_prob
+from asgn2.flows import ActNorm, Composite, LinearLU, Logit, Permutation, Scale, Transform, standard_normal_log_prob
 from asgn2.realnvp import AffineCoupling, RealNVP, RealNVPConfig, checkerboard, dequantize
 
 
@@ -22,8 +22,8 @@ def perturbed(transform: Transform, scale: float = 0.05, seed: int = 0) -> Trans
     return transform.eval()
 
 
-def small_realnvp() -> RealNVP:
-    model = RealNVP(RealNVPConfig(n_couplings=4, hidden=32))
+def small_realnvp(mixing: str = "checkerboard") -> RealNVP:
+    model = RealNVP(RealNVPConfig(n_couplings=4, hidden=32, mixing=mixing))
     model.initialize(dequantize(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)))  # actnorm's init
     return perturbed(model)
 
@@ -46,7 +46,11 @@ CASES = {
         unit_inputs,
         1.0,
     ),
+    "permutation": (lambda: Permutation(torch.randperm(784)), lambda: torch.randn(8, 784), 1.0),
+    "linear lu": (lambda: perturbed(LinearLU(784), 0.02), lambda: torch.randn(8, 784), 1.0),
     "realnvp random": (small_realnvp, lambda: 256 * unit_inputs(), 256.0),
+    "realnvp permutation mixing": (lambda: small_realnvp("permutation"), lambda: 256 * unit_inputs(), 256.0),
+    "realnvp lu mixing": (lambda: small_realnvp("lu"), lambda: 256 * unit_inputs(), 256.0),
     "realnvp all 0": (small_realnvp, lambda: dequantize(torch.zeros(4, 1, 28, 28, dtype=torch.uint8)), 256.0),
     "realnvp all 255": (small_realnvp, lambda: dequantize(torch.full((4, 1, 28, 28), 255, dtype=torch.uint8)), 256.0),
 }
@@ -55,7 +59,7 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_round_trip_and_log_dets_cancel(name):
     make, inputs, scale = CASES[name]
-    transform, x = make(), inputs()
+    transform, x = make().double(), inputs().double()  # float64: the tolerances below are about the algebra
     with torch.no_grad():
         z, log_det = transform(x)
         x_back, log_det_back = transform.inverse(z)
@@ -73,8 +77,9 @@ def test_round_trip_on_real_mnist(mnist_test):
     assert (back - v).abs().max() / 256 < 1e-5
 
 
-def test_log_det_equals_autograd_jacobian_of_full_784_dim_model():
-    model = small_realnvp().double()
+@pytest.mark.parametrize("mixing", ["checkerboard", "lu"])
+def test_log_det_equals_autograd_jacobian_of_full_784_dim_model(mixing):
+    model = small_realnvp(mixing).double()
     v = dequantize(torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)).double().flatten(1)
     for sample in v:
         # one backward pass gives the whole Jacobian: row k of the batch gradient is d z_k / d v
@@ -87,27 +92,33 @@ def test_log_det_equals_autograd_jacobian_of_full_784_dim_model():
         assert abs(logabsdet.item() - model(sample[None])[1].item()) < 1e-6
 
 
-def integrate_2d(log_prob, lo: float, hi: float, steps: int) -> float:
-    grid = torch.linspace(lo, hi, steps, dtype=torch.float64)
-    step = (hi - lo) / (steps - 1)
-    points = torch.cartesian_prod(grid, grid)
-    return (log_prob(points).exp().sum() * step**2).item()
+def integrate_2d(log_prob, lo: list[float], hi: list[float], steps: int) -> float:
+    """Riemann sum of exp(log_prob) over the box [lo, hi] on a steps x steps grid."""
+    gx, gy = (torch.linspace(a, b, steps, dtype=torch.float64) for a, b in zip(lo, hi, strict=True))
+    points = torch.cartesian_prod(gx, gy)
+    return (log_prob(points).exp().sum() * (gx[1] - gx[0]) * (gy[1] - gy[0])).item()
 
 
-def test_density_of_2d_couplings_integrates_to_one():
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_density_of_2d_couplings_integrates_to_one(seed):
+    torch.manual_seed(seed)
     flow = perturbed(
         Composite(
             [
                 AffineCoupling(torch.tensor([True, False]), 16),
                 ActNorm(2),
+                LinearLU(2),
                 AffineCoupling(torch.tensor([False, True]), 16),
             ]
         ),
         scale=0.5,
+        seed=seed,
     ).double()
-    with torch.no_grad():
-        mass = integrate_2d(lambda x: standard_normal_log_prob(flow(x)[0]) + flow(x)[1], -12, 12, 1201)
-    assert mass == pytest.approx(1.0, abs=2e-3)
+    with torch.no_grad():  # the box: the range of 200000 samples of the flow, plus a margin
+        x = flow.inverse(torch.randn(200000, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))[0]
+        lo, hi = (x.min(0).values - 1).tolist(), (x.max(0).values + 1).tolist()
+        mass = integrate_2d(lambda x: standard_normal_log_prob(flow(x)[0]) + flow(x)[1], lo, hi, 1601)
+    assert mass == pytest.approx(1.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("lam", [0.05, 1e-6])
@@ -204,3 +215,22 @@ def test_bad_parameters():
         Scale(0.0)
     with pytest.raises(ValueError, match="uint8"):
         dequantize(torch.zeros(2, 1, 28, 28))
+
+
+def test_linear_lu_log_det_is_that_of_its_matrix():
+    layer = perturbed(LinearLU(6), 0.5).double()
+    x = torch.eye(6, dtype=torch.float64)
+    with torch.no_grad():
+        matrix = layer(x)[0].T  # column j is W e_j
+        assert layer(x)[1][0].item() == pytest.approx(torch.linalg.slogdet(matrix)[1].item(), abs=1e-12)
+
+
+def test_coupling_leaves_the_conditioning_half_alone_and_sees_only_it():
+    mask = checkerboard()
+    coupling = perturbed(AffineCoupling(mask, 32), 0.3)
+    x = torch.randn(2, 784, requires_grad=True)
+    z = coupling(x)[0]
+    assert torch.equal(z[:, mask], x[:, mask])
+    z[:, ~mask].sum().backward()  # the transformed half depends on the conditioning half and on itself, diagonally
+    grad = x.grad
+    assert (grad[:, mask] != 0).any() and (grad[:, ~mask] != 0).all()

@@ -1,5 +1,5 @@
-"""Inpainting: hole masks, observed pixels kept exactly, fast sampler == naive sampler, SIR against the exact
-posterior of a tiny model."""
+"""Inpainting: observed pixels kept exactly, the cached sampler equal to the naive one, SIR against the exact posterior
+of a tiny model, the nearest-neighbour baseline, and the evaluation's metrics against brute force."""
 
 from __future__ import annotations
 
@@ -7,15 +7,28 @@ import itertools
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from asgn2.inpainting import HOLE_KINDS, METHODS, hole_mask, inpaint, observed_log_likelihood
+from asgn2.holes import HOLE_KINDS, hole_mask
+from asgn2.inpainting import (
+    METHODS,
+    black,
+    distinct,
+    effective_sample_size,
+    inpaint,
+    nearest,
+    nearest_training_digits,
+    sir,
+)
+from asgn2.inpainting_eval import diversity, majority
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
-from asgn2.sampling import sample_holes, sample_holes_naive
+from asgn2.sampling import sample_and_score, sample_holes, sample_holes_naive
 
 
-def tiny_model(seed: int = 0, scale: float = 0.5) -> PixelCNN:
+def tiny_model(seed: int = 0, scale: float = 0.5, conditional: bool = True) -> PixelCNN:
     torch.manual_seed(seed)
-    model = PixelCNN(PixelCNNConfig(channels=8, n_blocks=2, head_channels=8))
+    config = PixelCNNConfig(channels=8, n_blocks=2, kernel_size=5, head_channels=8, condition_channels=4 * conditional)
+    model = PixelCNN(config)
     for p in model.parameters():
         p.data.normal_(0, scale)
     return model.eval()
@@ -23,23 +36,6 @@ def tiny_model(seed: int = 0, scale: float = 0.5) -> PixelCNN:
 
 def images(n: int = 4, seed: int = 0) -> torch.Tensor:
     return (torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(seed)) < 0.3).float()
-
-
-@pytest.mark.parametrize("kind", HOLE_KINDS)
-def test_hole_masks_reproducible_and_sensible(kind):
-    known = hole_mask(kind, 6, seed=1)
-    assert known.shape == (6, 1, 28, 28) and known.dtype == torch.bool
-    assert torch.equal(known, hole_mask(kind, 6, seed=1))
-    hole_fraction = (~known).float().mean(dim=(1, 2, 3))
-    assert (hole_fraction > 0.02).all() and (hole_fraction < 0.8).all()
-    if kind in ("rectangles", "brush"):
-        assert not torch.equal(known, hole_mask(kind, 6, seed=2))
-
-
-def test_fixed_hole_geometry():
-    assert (~hole_mask("bottom", 1))[0, 0].nonzero()[:, 0].unique().tolist() == list(range(14, 28))
-    assert (~hole_mask("right", 1))[0, 0].nonzero()[:, 1].unique().tolist() == list(range(14, 28))
-    assert (~hole_mask("centre", 1)).sum() == 14 * 14
 
 
 @pytest.mark.parametrize(("kind", "method"), list(itertools.product(HOLE_KINDS, METHODS)))
@@ -52,28 +48,33 @@ def test_observed_pixels_kept_exactly(kind, method):
     expanded = known.unsqueeze(1).expand_as(out)
     assert torch.equal(out[expanded], x.unsqueeze(1).expand_as(out)[expanded])
     assert set(out.unique().tolist()) <= {0.0, 1.0}
+    assert not torch.equal(out[~expanded], torch.zeros_like(out[~expanded]))  # it did draw something
 
 
-@pytest.mark.parametrize("kind", ["bottom", "brush"])
-def test_fast_sampler_equals_naive(kind):
+@pytest.mark.parametrize(("kind", "conditional"), [("bottom", False), ("brush", False), ("top", True), ("ring", True)])
+def test_cached_sampler_equals_naive(kind, conditional):
     model, x, known = tiny_model(), images(3), hole_mask(kind, 3, seed=5)
-    fast = sample_holes(model, x, known, torch.Generator().manual_seed(7))
-    naive = sample_holes_naive(model, x, known, torch.Generator().manual_seed(7))
+    fast = sample_holes(model, x, known, torch.Generator().manual_seed(7), conditional, repeats=2)
+    naive = sample_holes_naive(
+        model, x.repeat_interleave(2, 0), known.repeat_interleave(2, 0), torch.Generator().manual_seed(7), conditional
+    )
     assert torch.equal(fast, naive)
-    assert not torch.equal(fast[~known], x[~known])  # it did sample something
+    assert not torch.equal(fast[0], fast[1])  # two completions of one image differ
+
+
+def test_sample_and_score_gives_the_observed_log_likelihood():
+    model, x, known = tiny_model(), images(3), hole_mask("brush", 3, seed=1)
+    completions, log_observed = sample_and_score(model, x, known, torch.Generator().manual_seed(0), repeats=2)
+    log_p = -F.binary_cross_entropy_with_logits(model(completions), completions, reduction="none")
+    expected = (log_p * known.repeat_interleave(2, 0)).flatten(1).sum(1)
+    assert torch.allclose(log_observed, expected, atol=1e-3)
 
 
 def test_sir_with_one_candidate_is_raster():
     model, x, known = tiny_model(), images(2), hole_mask("centre", 2)
     raster = inpaint(model, x, known, "raster", 1, generator=torch.Generator().manual_seed(4))
-    sir = inpaint(model, x, known, "sir", 1, candidates=1, generator=torch.Generator().manual_seed(4))
-    assert torch.equal(raster, sir)
-
-
-def test_observed_log_likelihood_splits_log_prob():
-    model, x, known = tiny_model(), images(3), hole_mask("brush", 3)
-    hole_part = observed_log_likelihood(model, x, ~known)
-    assert torch.allclose(observed_log_likelihood(model, x, known) + hole_part, model.log_prob(x), atol=1e-3)
+    one = inpaint(model, x, known, "sir", 1, candidates=1, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(raster, one)
 
 
 def test_sir_samples_the_exact_posterior():
@@ -81,7 +82,7 @@ def test_sir_samples_the_exact_posterior():
 
     Raster sampling draws the hole from p(x_hole | pixels before it) and ignores the evidence after it; SIR
     reweights by the likelihood of that evidence and must match the exact posterior."""
-    model = tiny_model(seed=1, scale=0.5)
+    model = tiny_model(seed=1, scale=0.3, conditional=False)
     x = images(1, seed=2)
     known = torch.ones_like(x, dtype=torch.bool)
     known[0, 0, 10, 10] = False
@@ -92,12 +93,49 @@ def test_sir_samples_the_exact_posterior():
     prior_1 = torch.sigmoid(model(x)[0, 0, 10, 10]).item()
     assert abs(posterior_1 - prior_1) > 0.15  # the evidence after the hole matters in this instance
 
-    draws = 4000
-    out = inpaint(
-        model, x, known, "sir", samples_per_image=draws, candidates=400, generator=torch.Generator().manual_seed(0)
-    )
-    frequency = out[0, :, 0, 10, 10].mean().item()
-    assert abs(frequency - posterior_1) < 0.05
+    draws = sir(model, x, known, samples=4000, candidates=400, generator=torch.Generator().manual_seed(0))
+    assert abs(draws.completions[0, :, 0, 10, 10].mean().item() - posterior_1) < 0.05
+    # the importance-sampling estimate of log p(x_obs) = log sum over the hole value of p(x)
+    assert draws.log_evidence().item() == pytest.approx(torch.logsumexp(log_joint, 0).item(), abs=0.05)
+
+
+def test_effective_sample_size():
+    assert effective_sample_size(torch.zeros(1, 8)).item() == pytest.approx(8.0)
+    assert effective_sample_size(torch.tensor([[0.0, -100.0, -100.0]])).item() == pytest.approx(1.0)
+    w = torch.tensor([[1.0, 2.0, 3.0]])
+    assert effective_sample_size(w.log()).item() == pytest.approx(36 / 14)
+
+
+def test_nearest_training_digit_on_observed_pixels():
+    train = images(50, seed=9)
+    known = hole_mask("bottom", 50)
+    query = torch.where(known, train, 1 - train)  # the same digits with their holes inverted
+    assert torch.equal(nearest_training_digits(query, known, train, k=1, chunk=16)[:, 0], torch.arange(50))
+    assert torch.equal(nearest(query, known, train)[:, 0], train)  # the donor's pixels fill the hole
+    brute = ((query - train[:, None]).abs() * known).flatten(2).sum(2)  # (train, query)
+    top3 = nearest_training_digits(query, known, train, k=3, chunk=7)
+    assert torch.equal(brute.T.gather(1, top3), brute.T.topk(3, dim=1, largest=False).values)
+
+
+def test_black_baseline_is_the_masked_image():
+    x, known = images(2), hole_mask("top", 2)
+    assert torch.equal(black(x, known)[:, 0], x * known)
+
+
+def test_diversity_is_the_mean_pairwise_hamming_distance_over_the_hole():
+    completions = images(5, seed=3).view(1, 5, 1, 28, 28)
+    known = hole_mask("brush", 1, seed=4)
+    hole = (~known).flatten()
+    flat = completions[0].flatten(1)[:, hole]
+    pairs = [(flat[a] != flat[b]).sum().item() for a, b in itertools.combinations(range(5), 2)]
+    assert diversity(completions, known).item() == pytest.approx(sum(pairs) / len(pairs))
+
+
+def test_majority_and_distinct():
+    assert majority(torch.tensor([[3, 3, 1, 1, 2], [7, 7, 7, 0, 0]])).tolist() == [1, 7]  # ties: the smallest
+    a, b = images(2)
+    shown, counts = distinct(torch.stack([a, b, a, a]))
+    assert counts == [3, 1] and torch.equal(shown, torch.stack([a, b]))
 
 
 def test_bad_inputs():
@@ -110,3 +148,5 @@ def test_bad_inputs():
         hole_mask("donut", 2)
     with pytest.raises(ValueError, match="candidates must be at least 1"):  # hole 4: it died in aminmax
         inpaint(model, x, hole_mask("bottom", 2), "sir", candidates=0)
+    with pytest.raises(ValueError, match="conditional PixelCNN"):
+        inpaint(tiny_model(conditional=False), x, hole_mask("bottom", 2), "conditional")

@@ -69,7 +69,8 @@ def test_notebook_runs_end_to_end_in_quick_profile(executed):
     assert images >= 10
     numbers = recorded(executed)
     assert numbers["profile"] == "quick" and 0 < numbers["pixelcnn_bpd"] < 1 and 0 < numbers["realnvp_bpd"] < 8
-    assert {row["holes"] for row in numbers["inpainting"]} == {"bottom", "right", "centre", "rectangles", "brush"}
+    assert {row["holes"] for row in numbers["inpainting"]} == {"none", "top", "brush", "ring"}
+    assert {row["method"] for row in numbers["inpainting"]} >= {"raster", "sir", "conditional", "nearest", "black"}
     results_table(numbers)
 
 
@@ -78,7 +79,21 @@ def test_results_command_prints_the_table(executed, capsys):
 
     main(["results", str(executed)])
     out = capsys.readouterr().out
-    assert "`quick` profile" in out and "PixelCNN test NLL" in out and "FID, 100 images per set" in out
+    assert (
+        "`quick` profile" in out and "PixelCNN test NLL" in out and "inpainting, ring holes (never in training)" in out
+    )
+
+
+def test_question_2_runs_alone_after_setup(tmp_path, monkeypatch):
+    """A student can restart the kernel, run the setup cells, and run Question 2 without Question 1."""
+    from asgn2.submit import question_notebook
+
+    alone = tmp_path / "q2_alone.ipynb"
+    nbformat.write(question_notebook(nbformat.read(NOTEBOOK, as_version=4), "q2"), alone)
+    monkeypatch.setenv("ASGN2_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    execute_notebook(alone, alone, "quick")
+    nb = nbformat.read(alone, as_version=4)
+    assert problems(nb) == [] and "realnvp_bpd" in recorded(alone)
 
 
 def pdf_text(path: Path) -> str:
@@ -96,7 +111,7 @@ def test_submission_bundle(executed, tmp_path):
     assert names == sorted(expected + [f"written_q{k}.pdf" for k in range(1, 5)])
     assert nbformat.read(tmp_path / "Doe_Jane_Assgn2.ipynb", as_version=4) == nbformat.read(executed, as_version=4)
     q1, q2 = pdf_text(tmp_path / "programming_q1.pdf"), pdf_text(tmp_path / "programming_q2.pdf")
-    assert "class MaskedConv2d(nn.Conv2d)" in q1 and "def inpaint(" in q1
+    assert "class MaskedConv2d(nn.Conv2d)" in q1 and "def conditional(" in q1 and "def sir(" in q1
     assert "class AffineCoupling(Transform)" in q2 and "def realnvp_loss(" in q2
     assert "Question 2" not in q1 and "AffineCoupling" not in q1
     assert "Question 1" not in q2 and "MaskedConv2d" not in q2

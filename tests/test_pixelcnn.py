@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 
 from asgn2 import pixelcnn
-from asgn2.pixelcnn import MaskedConv2d, PixelCNN, PixelCNNConfig, PixelCNNSpec, ResidualBlock
+from asgn2.holes import hole_mask
+from asgn2.pixelcnn import MaskedConv2d, PixelCNN, PixelCNNConfig, PixelCNNSpec, ResidualBlock, hole_log_prob
 from asgn2.sampling import sample
 from asgn2.training import TrainConfig
 
@@ -35,6 +36,9 @@ def output_input_jacobian(layer, channels: int = 1, size: int = H, trials: int =
 def continuous_input(monkeypatch):
     """Gradients are taken at inputs in [0, 1]: lift the model's check for binary input in these tests."""
     monkeypatch.setattr("asgn2.pixelcnn.check_binary_images", lambda x: None)
+
+
+CONDITIONAL = PixelCNNConfig(channels=8, n_blocks=3, head_channels=8, condition_channels=4)
 
 
 def random_weights(module: torch.nn.Module) -> torch.nn.Module:
@@ -83,6 +87,57 @@ def test_full_model_is_causal_over_all_784_pixels(continuous_input):
     assert sees[centre][(row_j[centre] == 20 - model.rows_above)].any()
 
 
+@pytest.mark.parametrize("kind", ["brush", "top", "ring"])
+def test_conditional_model_is_causal_in_the_hole_and_sees_every_observed_pixel(continuous_input, kind):
+    """logit_i of a hole pixel depends on no hole pixel at or after i, and on every observed pixel, before or after."""
+    model = random_weights(PixelCNN(CONDITIONAL))
+    known = hole_mask(kind, 1, seed=2)
+    jac = output_input_jacobian(lambda x: model(x, known.expand_as(x)))
+    hole = (~known).flatten()
+    i, j = torch.meshgrid(torch.arange(H * W), torch.arange(H * W), indexing="ij")
+    forbidden = hole[i] & hole[j] & (j >= i)
+    assert jac[forbidden].abs().max() == 0
+    sees = jac[hole] != 0  # (hole pixels, inputs)
+    assert sees[:, known.flatten()].all()  # every observed pixel, wherever it is
+    assert sees[:, hole].any()  # and earlier hole pixels: the masked path
+
+
+def test_conditional_model_with_every_pixel_a_hole_is_a_pixelcnn(continuous_input):
+    model = random_weights(PixelCNN(CONDITIONAL))
+    nothing = torch.zeros(1, 1, H, W, dtype=torch.bool)
+    jac = output_input_jacobian(lambda x: model(x, nothing.expand_as(x)))
+    i, j = torch.meshgrid(torch.arange(H * W), torch.arange(H * W), indexing="ij")
+    assert jac[j >= i].abs().max() == 0 and (jac[j < i] != 0).any()  # the raster-order factorisation of p(x)
+    x = (torch.rand(4, 1, H, W) < 0.3).float()
+    assert torch.equal(model(x), model(x, nothing.expand_as(x)))
+    assert torch.allclose(hole_log_prob(model, x, nothing.expand_as(x)), model.log_prob(x))
+
+
+def test_exact_hole_nll_is_the_sum_of_the_per_pixel_terms():
+    """One pass gives log p(x_hole | x_obs); pixel by pixel, each hole pixel's term is computed with every later
+    hole pixel replaced by noise: the same sum, because nothing at or after a pixel enters its logit."""
+    model = random_weights(PixelCNN(CONDITIONAL)).eval()
+    x = (torch.rand(2, 1, H, W, generator=torch.Generator().manual_seed(1)) < 0.3).float()
+    known = hole_mask("centre", 2)
+    one_pass = hole_log_prob(model, x, known)
+    total = torch.zeros(2)
+    noise = (torch.rand(x.shape, generator=torch.Generator().manual_seed(2)) < 0.5).float()
+    hole = (~known)[0, 0]
+    for index in hole.flatten().nonzero().flatten().tolist():
+        r, c = divmod(index, W)
+        later = (~known) & (torch.arange(H * W).view(1, 1, H, W) >= index)
+        logit = model(torch.where(later, noise, x), known)[:, 0, r, c]
+        total += -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
+    assert torch.allclose(one_pass, total, atol=1e-4)
+
+
+def test_a_plain_pixelcnn_refuses_observed_pixels():
+    model = PixelCNN(PixelCNNConfig(channels=4, n_blocks=1, head_channels=4))
+    x = torch.zeros(1, 1, H, W)
+    with pytest.raises(ValueError, match="not conditional"):
+        model(x, torch.ones_like(x, dtype=torch.bool))
+
+
 def test_layer_errors():
     with pytest.raises(ValueError, match="mask_type must be 'A' or 'B'"):
         MaskedConv2d(1, 1, 3, "C")
@@ -105,14 +160,6 @@ def test_log_prob_is_summed_bernoulli_likelihood():
     manual = (x * F.logsigmoid(logits) + (1 - x) * F.logsigmoid(-logits)).flatten(1).sum(1)
     assert model.log_prob(x).shape == (5,)
     assert torch.allclose(model.log_prob(x), manual, atol=1e-3, rtol=1e-5)
-
-
-def test_row_logits_equal_forward_rows():
-    model = random_weights(PixelCNN(PixelCNNConfig(channels=8, n_blocks=3, head_channels=8)))
-    x = (torch.rand(3, 1, H, W) < 0.3).float()
-    full = model(x)
-    for row in range(H):
-        assert torch.allclose(model.row_logits(x, row), full[:, :, row : row + 1], atol=1e-5)
 
 
 def test_sample_is_binary_and_reproducible():
@@ -145,7 +192,7 @@ def test_short_training_lowers_test_nll(mnist_train, mnist_test):
         TrainConfig(max_steps=40, batch_size=64, lr=3e-3, warmup_steps=5),
         eval_images=300,
     )
-    test_x = pixelcnn.test_binarization(mnist_test[0][:300])
+    test_x = pixelcnn.eval_binarization(mnist_test[0][:300])
     untrained = pixelcnn.test_nll(PixelCNN(spec.model), test_x)
     model, history = pixelcnn.train_pixelcnn(spec, mnist_train[0], mnist_test[0])
     trained = pixelcnn.test_nll(model, test_x)

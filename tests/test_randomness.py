@@ -59,12 +59,12 @@ def test_realnvp_test_noise_is_not_training_noise(drawn):
     assert not shares_a_row(training_noise, drawn)
 
 
-def test_pixelcnn_test_binarization_is_not_training_binarization(drawn):
+def test_pixelcnn_eval_binarization_is_not_training_binarization(drawn):
     model = pixelcnn.PixelCNN(pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, head_channels=4))
     train(model, pixelcnn.pixelcnn_loss, IMAGES, CONFIG)
     training_noise = list(drawn)
     drawn.clear()
     for seed in range(3):
-        pixelcnn.test_binarization(IMAGES, seed)
+        pixelcnn.eval_binarization(IMAGES, seed)
     assert len(training_noise) == 4 and len(drawn) == 3
     assert not shares_a_row(training_noise, drawn)
