@@ -1,9 +1,9 @@
 """asgn2: reference solution to Assignment 2, Explicit Methods for Generation.
 
-Modules: `pixelcnn`, `inpainting` (programming Q1); `flows`, `realnvp` (programming Q2); `latent_bayes`,
-`divergences`, `fid` (written Q1, Q3, Q4); `data` (MNIST, binarization), `training` (the shared loop, checkpoints),
-`classifier` (FID features and digit judge), `display`, `submit` (the bundle), `report` (the results table),
-`profiles`, `cli`.
+Programming Q1: `pixelcnn` (the masked CNN, plain and conditional), `sampling` (the cached raster-order sampler),
+`holes`, `inpainting`, `inpainting_eval`. Programming Q2: `flows`, `realnvp`. Written questions: `latent_bayes`,
+`divergences`, `fid`. Shared: `data`, `classifier`, `training`, `checkpoints`, `cache`, `randomness`, `runtime`,
+`profiles`, `metrics`, `display`, `submit`, `report`, `cli`.
 """
 
 __version__ = "0.1.0"
