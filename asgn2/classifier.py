@@ -90,6 +90,11 @@ def confidence(model: MnistClassifier, images: torch.Tensor, batch_size: int = 1
     return torch.cat(out)
 
 
+def confident_fraction(model: MnistClassifier, images: torch.Tensor, threshold: float = 0.9) -> float:
+    """The fraction of images (N, 1, 28, 28) that the classifier labels with probability at least `threshold`."""
+    return (confidence(model, images) >= threshold).float().mean().item()
+
+
 @torch.no_grad()
 def extract_features(model: MnistClassifier, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Penultimate-layer features (N, 128), float32 on the CPU, for uint8 or [0, 1]-float images (N, 1, 28, 28)."""

@@ -4,7 +4,9 @@ arguments; nothing here is needed to use the package from Python or the notebook
 from __future__ import annotations
 
 import argparse
+import functools
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -56,12 +58,25 @@ def _spread(values: list[float], digits: int) -> str:
     )
 
 
+def _once(train_and_report: Callable[[Context, bool], torch.nn.Module]) -> Callable[..., torch.nn.Module]:
+    """A command that trains (or loads) and reports a model runs once per invocation; later calls (say, `run`
+    inpainting two hole families) get the same model back without reporting it again."""
+
+    @functools.wraps(train_and_report)
+    def once(ctx: Context, retrain: bool = False) -> torch.nn.Module:
+        name = train_and_report.__name__
+        if name not in ctx.models:
+            ctx.models[name] = train_and_report(ctx, retrain)
+        return ctx.models[name]
+
+    return once
+
+
 # -------------------------------------------------------------------------------------------------- commands
 
 
+@_once
 def classifier_cmd(ctx: Context, retrain: bool = False):
-    if "classifier" in ctx.models:
-        return ctx.models["classifier"]
     from .classifier import train_classifier
 
     spec = ctx.profile.classifier
@@ -70,13 +85,11 @@ def classifier_cmd(ctx: Context, retrain: bool = False):
         f"classifier ({spec.name}): test accuracy {100 * history.evals[-1]['test_accuracy']:.2f}% after "
         f"{history.steps} steps, {history.wall_time_s:.1f} s training"
     )
-    ctx.models["classifier"] = model
     return model
 
 
+@_once
 def pixelcnn_cmd(ctx: Context, retrain: bool = False):
-    if "pixelcnn" in ctx.models:
-        return ctx.models["pixelcnn"]
     from .metrics import bits_per_dim
     from .pixelcnn import eval_binarization, test_nll, train_pixelcnn
 
@@ -89,13 +102,11 @@ def pixelcnn_cmd(ctx: Context, retrain: bool = False):
         f"bits/dim on the 10000 test digits, stochastically binarized; {history.steps} steps, "
         f"{history.wall_time_s:.0f} s training, stopped by {history.stopped_by}"
     )
-    ctx.models["pixelcnn"] = model
     return model
 
 
+@_once
 def realnvp_cmd(ctx: Context, retrain: bool = False):
-    if "realnvp" in ctx.models:
-        return ctx.models["realnvp"]
     from .realnvp import test_bits_per_dim, train_realnvp
 
     spec, test_images = ctx.profile.realnvp, ctx.mnist("test")[0]
@@ -105,7 +116,6 @@ def realnvp_cmd(ctx: Context, retrain: bool = False):
         f"realnvp ({spec.name}): test {_spread(bpd, 4)} bits/dim on the 10000 test digits; {history.steps} steps, "
         f"{history.wall_time_s:.0f} s training, stopped by {history.stopped_by}"
     )
-    ctx.models["realnvp"] = model
     return model
 
 

@@ -108,8 +108,7 @@ class ActNorm(Transform):
     @torch.no_grad()
     def initialize(self, x: torch.Tensor) -> None:
         """Data-dependent initialisation from a batch x (N, D) of real data, N >= 2, no dimension constant."""
-        std = x.std(0) if x.shape[0] > 1 else torch.zeros(())
-        if x.shape[0] < 2 or not torch.isfinite(x).all() or (std == 0).any():
+        if x.shape[0] < 2 or not torch.isfinite(x).all() or (std := x.std(0)).eq(0).any():
             raise ValueError(
                 "ActNorm.initialize needs a batch of at least 2 finite rows with no constant dimension "
                 f"(a batch of real, dequantized data), got {tuple(x.shape)}"

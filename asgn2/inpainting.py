@@ -63,13 +63,19 @@ def _check(images: torch.Tensor, known: torch.Tensor, samples: int, candidates: 
         raise ValueError(f"samples_per_image and candidates must be at least 1, got {samples} and {candidates}")
 
 
+def _completions(
+    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int, generator, conditional: bool
+) -> torch.Tensor:
+    _check(images, known, samples)
+    out = sample_holes(model, images, known, generator, conditional=conditional, repeats=samples)
+    return out.view(images.shape[0], samples, *images.shape[1:])
+
+
 def raster(
     model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
 ) -> torch.Tensor:
     """S raster-order completions per image from p(x_i | x_<i): (N, S, 1, H, W)."""
-    _check(images, known, samples)
-    out = sample_holes(model, images, known, generator, conditional=False, repeats=samples)
-    return out.view(images.shape[0], samples, *images.shape[1:])
+    return _completions(model, images, known, samples, generator, conditional=False)
 
 
 def sir(
@@ -90,9 +96,7 @@ def conditional(
     model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
 ) -> torch.Tensor:
     """S completions per image from a conditional PixelCNN, p(x_i | x_<i, x_observed): (N, S, 1, H, W)."""
-    _check(images, known, samples)
-    out = sample_holes(model, images, known, generator, conditional=True, repeats=samples)
-    return out.view(images.shape[0], samples, *images.shape[1:])
+    return _completions(model, images, known, samples, generator, conditional=True)
 
 
 @torch.no_grad()

@@ -30,7 +30,7 @@ from .classifier import predict
 from .data import binarize
 from .holes import HOLE_KINDS, UNSEEN, hole_mask
 from .metrics import mean_and_interval
-from .pixelcnn import PixelCNN, eval_binarization, hole_log_prob
+from .pixelcnn import PixelCNN, eval_binarization, hole_log_prob, pixel_log_probs
 from .randomness import generator
 
 Row = dict[str, Any]
@@ -120,9 +120,10 @@ def evaluate_family(
     start = time.perf_counter()
     drawn = inpainting.sir(model, truth, known, spec.samples, spec.candidates, generator("sampling", spec.seed))
     seconds = time.perf_counter() - start
-    raster_nll = -hole_log_prob(model, truth, known, conditional=False).cpu()
+    log_p = pixel_log_probs(model, truth).flatten(1).cpu()  # the model as a plain PixelCNN, one pass
+    raster_nll = -(log_p * (~known).flatten(1).cpu()).sum(1)  # exact: raster draws the hole from these terms
     add("raster", drawn.candidates[:, : spec.samples], seconds, nll=list(mean_and_interval(raster_nll)))
-    joint_nll = -(model.log_prob(truth).cpu() - drawn.log_evidence())  # an importance-sampling estimate
+    joint_nll = -(log_p.sum(1) - drawn.log_evidence())  # -log p(x) + log p^(x_obs): an importance-sampling estimate
     ess = drawn.effective_sample_size()
     add("sir", drawn.completions, seconds, nll=list(mean_and_interval(joint_nll)), ess=list(mean_and_interval(ess)))
 

@@ -14,6 +14,11 @@ def bits_per_dim(nll_nats: float | torch.Tensor, dims: int = MNIST_DIMS) -> floa
     return nll_nats / (dims * math.log(2))
 
 
+def proportion_interval(fraction: float, n: int) -> float:
+    """The half-width of the normal-approximation 95% interval of a fraction measured on n independent draws."""
+    return 1.96 * math.sqrt(fraction * (1 - fraction) / n)
+
+
 def mean_and_interval(values: torch.Tensor) -> tuple[float, float]:
     """Mean of per-example values (N,) and the half-width of its normal-approximation 95% interval."""
     values = torch.as_tensor(values, dtype=torch.float64).flatten()

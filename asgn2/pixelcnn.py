@@ -171,8 +171,9 @@ class PixelCNN(nn.Module):
     forward(x, known) (a conditional model, `condition_channels` > 0): logit_i a function of x_<i and of every
     observed pixel (known = True), wherever it is: p(x_hole | x_observed) factorised in raster order over the hole.
     The observed image and the mask enter through `ConditionNet` (no mask: it sees below and right of i too) as a
-    bias added after the input layer and after the last block. With no pixel observed the bias is the same at every
-    position and the model is an ordinary PixelCNN of p(x): `forward(x)` is `forward(x, known=all False)`.
+    bias added after the input layer and after the last block. With no pixel observed the bias depends on the
+    position only (the conditioning path's zero padding) and the model is an ordinary PixelCNN of p(x), with a
+    learned position-dependent bias: `forward(x)` is `forward(x, known=all False)`.
     """
 
     def __init__(self, config: PixelCNNConfig | None = None) -> None:
@@ -210,13 +211,20 @@ class PixelCNN(nn.Module):
             check_known_mask(x, known)
         return self.logits(x, known)
 
-    def condition_features(self, x: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor | None:
-        """`ConditionNet` features (N, condition_channels, H, W) of the observed pixels; None for a plain PixelCNN."""
+    def _conditioning(
+        self, x: torch.Tensor, known: torch.Tensor | None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """`ConditionNet` features (N, condition_channels, H, W) and class logits (N, 10) of the observed pixels
+        (no pixel observed when `known` is None); (None, None) for a plain PixelCNN, which refuses observed pixels."""
         if not self.conditional:
             if known is not None and bool(known.any()):
                 raise ValueError("this PixelCNN is not conditional (condition_channels = 0): it cannot take `known`")
-            return None
-        return self.condition(x, torch.zeros_like(x, dtype=torch.bool) if known is None else known)[0]
+            return None, None
+        return self.condition(x, torch.zeros_like(x, dtype=torch.bool) if known is None else known)
+
+    def condition_features(self, x: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor | None:
+        """`ConditionNet` features (N, condition_channels, H, W) of the observed pixels; None for a plain PixelCNN."""
+        return self._conditioning(x, known)[0]
 
     def stage_biases(self, features: torch.Tensor | None) -> list[torch.Tensor | None]:
         """The conditioning bias (N, channels, H, W) added after the input layer (stage 0) and after each block
@@ -229,6 +237,17 @@ class PixelCNN(nn.Module):
                 stages[stage] = bias
         return stages
 
+    def stage_outputs(self, x: torch.Tensor, features: torch.Tensor | None) -> list[torch.Tensor]:
+        """The hidden state (N, channels, H, W) after the input layer and after each block, conditioning biases
+        included: n_blocks + 1 tensors; the head turns the last into logits."""
+        biases = self.stage_biases(features)
+        h = self.input(x)
+        outputs = [h if biases[0] is None else h + biases[0]]
+        for block, bias in zip(self.blocks, biases[1:], strict=True):
+            h = block(outputs[-1])
+            outputs.append(h if bias is None else h + bias)
+        return outputs
+
     def logits(self, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
         """`forward` without the input checks: also defined for real-valued x (gradients, `receptive_field`)."""
         return self.logits_and_class(x, known)[0]
@@ -238,24 +257,18 @@ class PixelCNN(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The pixel logits (N, 1, H, W) and, for a conditional model, the class logits (N, 10) that `ConditionNet`
         reads from the observed pixels (trained with the labels as an auxiliary task; None otherwise)."""
-        class_logits = None
-        features = None
-        if self.conditional:
-            features, class_logits = self.condition(
-                x, torch.zeros_like(x, dtype=torch.bool) if known is None else known
-            )
-        elif known is not None and bool(known.any()):
-            raise ValueError("this PixelCNN is not conditional (condition_channels = 0): it cannot take `known`")
-        biases = self.stage_biases(features)
-        h = self.input(x)
-        for k, block in enumerate([None, *self.blocks]):
-            h = h if block is None else block(h)
-            h = h if biases[k] is None else h + biases[k]
-        return self.head(h), class_logits
+        features, class_logits = self._conditioning(x, known)
+        return self.head(self.stage_outputs(x, features)[-1]), class_logits
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats, (N,): the sum over pixels of the Bernoulli log-likelihoods."""
         return hole_log_prob(self, x, torch.zeros_like(x, dtype=torch.bool))
+
+
+def pixel_log_probs(model: PixelCNN, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+    """log p(x_i | x_<i) of every pixel, (N, 1, H, W); given the observed pixels `known` too, for a conditional
+    model."""
+    return -F.binary_cross_entropy_with_logits(model(x, known), x, reduction="none")
 
 
 def hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor, conditional: bool = True) -> torch.Tensor:
@@ -264,8 +277,7 @@ def hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor, conditi
     Exact for a conditional model (`conditional`: it is given the observed pixels); for a plain PixelCNN, or with
     `conditional=False`, it is the raster-order likelihood of the hole given the pixels before each hole pixel only.
     """
-    logits = model(x, known if conditional and model.conditional else None)
-    log_p = -F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    log_p = pixel_log_probs(model, x, known if conditional and model.conditional else None)
     return (log_p * ~known).flatten(1).sum(1)
 
 

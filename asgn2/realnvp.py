@@ -25,7 +25,7 @@ from .cache import fit_or_load
 from .checkpoints import Checkpoint, checkpoint_dir
 from .data import IMAGE_SHAPE, check_uint8_images
 from .flows import ActNorm, Composite, LinearLU, Logit, Permutation, Scale, Transform, standard_normal_log_prob
-from .metrics import bits_per_dim
+from .metrics import bits_per_dim, proportion_interval
 from .randomness import generator as stream
 from .training import History, TrainConfig, train
 
@@ -292,9 +292,10 @@ def sample_quality(
     confident: float = 0.9,
 ) -> list[dict[str, float]]:
     """Per temperature T: the FID of n samples against n real uint8 images (`real_images[:n]`) on the classifier's
-    features, and the fraction of samples that the classifier labels with probability >= `confident`. Each
+    features, and the fraction of samples that the classifier labels with probability >= `confident` (with the
+    half-width of its 95% interval). Each
     temperature draws its own latents (sampling stream, seed + its index)."""
-    from .classifier import confidence
+    from .classifier import confident_fraction
     from .fid import fid_images
 
     real = real_images[:n]
@@ -305,7 +306,8 @@ def sample_quality(
             {
                 "temperature": t,
                 "fid": fid_images(images, real, judge),
-                "confident": (confidence(judge, images) >= confident).float().mean().item(),
+                "confident": (sure := confident_fraction(judge, images, confident)),
+                "confident_half_width": proportion_interval(sure, n),
             }
         )
     return rows

@@ -61,7 +61,8 @@ def results_table(numbers: dict[str, Any]) -> str:
         shown = " (shown)" if q["temperature"] == r["realnvp_temperature"] else ""
         lines.append(
             f"| Real NVP samples, T = {q['temperature']}{shown}: FID (1000 per set), labelled with p >= 0.9 | "
-            f"{q['fid']:.0f}, {100 * q['confident']:.0f}% | {floor['fid']:.1f}, {100 * floor['confident']:.0f}% "
+            f"{q['fid']:.0f}, {100 * q['confident']:.0f} ± {100 * q['confident_half_width']:.0f}% | "
+            f"{floor['fid']:.1f}, {100 * floor['confident']:.0f}% "
             "(real training digits) |"
         )
     return "\n".join(lines)

@@ -75,16 +75,13 @@ class _ActivationCache:
 
     def _fill_prefix(self, x: torch.Tensor, features: torch.Tensor | None) -> None:
         """Every layer's input on the rows of x (the rows above the first hole), and their log p."""
-        biases = self.model.stage_biases(features)
-        h = self.model.input(x) + (0 if biases[0] is None else biases[0])
-        for k, block in enumerate(self.model.blocks, start=1):
-            conv = self.convs[k]
-            left = conv.kernel_size[1] // 2
-            self.buffers[k][:, conv.rows_above : conv.rows_above + x.shape[2], left : left + x.shape[3]] = F.relu(
-                h
-            ).permute(0, 2, 3, 1)
-            h = block(h) + (0 if biases[k] is None else biases[k])
-        log_p = -F.binary_cross_entropy_with_logits(self.model.head(h), x, reduction="none")
+        outputs = self.model.stage_outputs(x, features)
+        for buffer, conv, h in zip(self.buffers[1:], self.convs[1:], outputs[:-1], strict=True):
+            left = conv.kernel_size[1] // 2  # block k's convolution reads ReLU(the output of stage k - 1)
+            buffer[:, conv.rows_above : conv.rows_above + x.shape[2], left : left + x.shape[3]] = F.relu(h).permute(
+                0, 2, 3, 1
+            )
+        log_p = -F.binary_cross_entropy_with_logits(self.model.head(outputs[-1]), x, reduction="none")
         self.prefix_log_prob = log_p.flatten(1).sum(1)
 
     @staticmethod
@@ -178,7 +175,7 @@ def sample_and_score(
     hole, u = ~known, _uniforms(x, generator)
     where = hole[:, 0].any(0).flatten().nonzero().flatten()  # raster indices with a hole in some image
     if where.numel() == 0:
-        return x.clone(), (_observed_log_prob(model, x) if score else None)
+        return x.clone(), (model.log_prob(x) if score else None)  # every pixel observed
     width, height = x.shape[3], x.shape[2]
     first_row = int(where[0]) // width
     distinct = slice(None, None, repeats)
@@ -198,10 +195,6 @@ def sample_and_score(
             log_p = -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
             log_observed = log_observed + log_p * known[:, 0, r, c]
     return x, log_observed if score else None
-
-
-def _observed_log_prob(model: PixelCNN, x: torch.Tensor) -> torch.Tensor:
-    return -F.binary_cross_entropy_with_logits(model(x), x, reduction="none").flatten(1).sum(1)
 
 
 def sample_holes(

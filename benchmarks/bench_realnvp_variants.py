@@ -25,7 +25,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from asgn2.classifier import confidence, train_classifier  # noqa: E402
+from asgn2.classifier import confident_fraction, train_classifier  # noqa: E402
 from asgn2.data import load_mnist  # noqa: E402
 from asgn2.fid import fid_images  # noqa: E402
 from asgn2.profiles import PROFILES  # noqa: E402
@@ -80,10 +80,9 @@ def main() -> None:
         f"FID and confident fraction, n = {args.fid_n}"
     )
     floor = fid_images(real_train, real_test, judge)
-    sure = lambda images: (confidence(judge, images) >= 0.9).float().mean().item()  # noqa: E731
+    sure = [confident_fraction(judge, images) for images in (real_train, real_test)]
     print(
-        f"real training digits vs real test digits: FID {floor:.1f}; confident: train {sure(real_train):.3f}, "
-        f"test {sure(real_test):.3f}"
+        f"real training digits vs real test digits: FID {floor:.1f}; confident: train {sure[0]:.3f}, test {sure[1]:.3f}"
     )
     temps = " | ".join(f"T={t} FID / conf." for t in args.temperatures)
     print(f"| variant | steps | train s | test bits/dim (seeds 0-2) | {temps} |")
