@@ -170,19 +170,22 @@ def _cell(row: Row, key: str, scale: float = 100.0, digits: int = 1) -> str:
     return f"{scale * mean:.{digits}f} ± {scale * half:.{digits}f}"
 
 
-def table(rows: list[Row], samples: int, candidates: int) -> str:
-    """Markdown: one line per (family, method); percentages and nats with their 95% intervals."""
-    lines = [
-        f"| holes | method | agree % (per completion) | vote % (majority of S = {samples}) | hole pixels right % "
-        "| hole NLL (nats) | diversity (pixels) | s |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+def table(rows: list[Row], candidates: int) -> str:
+    """Markdown: one line per (family, method), the family named on its first line; percentages and nats with
+    their 95% intervals. Short headers (agree: per completion; vote: majority of the S completions; pixels: hole
+    pixels right), and separator dashes in proportion to the column widths: pandoc sizes a wide table's columns by
+    its dashes, so the table fits a printed page."""
+    widths = (12, 18, 11, 11, 10, 10, 10, 4)
+    header = ("holes", "method", "agree %", "vote %", "pixels %", "hole NLL", "diversity", "s")
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * w for w in widths) + "|"]
+    previous = None
     for r in rows:
         holes = r["holes"] + ("" if r["seen"] or r["holes"] == "none" else " (unseen)")
-        method = r["method"] + (f" (K = {candidates}, ESS {r['ess'][0]:.1f})" if "ess" in r else "")
+        method = r["method"].replace(" on observed pixels", "")
+        method += f" (K = {candidates}, ESS {r['ess'][0]:.1f})" if "ess" in r else ""
         seconds = f"{r['seconds']:.0f}" if "seconds" in r else ""
-        lines.append(
-            f"| {holes} | {method} | {_cell(r, 'agree')} | {_cell(r, 'vote')} | {_cell(r, 'pixels')} | "
-            f"{_cell(r, 'nll', 1.0)} | {_cell(r, 'diversity', 1.0)} | {seconds} |"
-        )
+        cells = [_cell(r, "agree"), _cell(r, "vote"), _cell(r, "pixels"), _cell(r, "nll", 1.0)]
+        cells += [_cell(r, "diversity", 1.0), seconds]
+        lines.append(f"| {holes if holes != previous else ''} | {method} | " + " | ".join(cells) + " |")
+        previous = holes
     return "\n".join(lines)

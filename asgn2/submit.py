@@ -21,6 +21,15 @@ from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "Lastname_Firstname_Asgn2.ipynb"
+# The programming PDFs: nbconvert's LaTeX template with narrower margins and smaller code (asgn2/latex/compact.tex.j2;
+# nbconvert looks for it under <base dir>/latex), and no In/Out prompts, so that code lines use the whole width.
+PDF_SETTINGS = {
+    "extra_template_basedirs": [str(Path(__file__).resolve().parent)],
+    "template_file": "compact.tex.j2",
+    "exclude_input_prompt": True,
+    "exclude_output_prompt": True,
+}
+MAX_PAGES = 12  # of each programming PDF (a test builds them from the committed notebook)
 QUESTIONS = {  # notebook cell tag -> the title of its PDF
     "q1": "Programming Question 1: Image Inpainting by Masked CNN",
     "q2": "Programming Question 2: Real NVP",
@@ -109,7 +118,7 @@ def export(nb, path: Path, pdf: bool, title: str = "", author: str = "") -> Path
         nb.metadata["title"] = title
     if author:
         nb.metadata["authors"] = [{"name": author}]
-    exporter = PDFExporter() if pdf else HTMLExporter()
+    exporter = PDFExporter(**PDF_SETTINGS) if pdf else HTMLExporter()
     path = path.with_suffix(".pdf" if pdf else ".html")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(REPO)}})
     path.write_bytes(body if isinstance(body, bytes) else body.encode())

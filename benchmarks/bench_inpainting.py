@@ -8,6 +8,12 @@ the whole network on the whole image once per hole pixel, same generator: the sa
 raster (plain) and the conditional mode. Prints wall times and ratios measured in this one run.
 quality: `asgn2.inpainting_eval.evaluate` with the profile's evaluation spec (sizes overridable), the table with 95%
 intervals, and the wall time. The models are the profile's cached checkpoints (trained on first use).
+fidelity: where the conditional model's label errors come from. Per family: how often its recogniser (the class
+logits of `ConditionNet`) names the true digit, and the classifier's agreement with completions drawn three ways:
+as the model draws them (the recogniser's class probabilities feed the network), with the recogniser's top class
+fed as a certainty, and with the true label fed as a certainty. The last is a ceiling set by the masked network
+alone: if it is low, a better recogniser cannot help. `--condition-stages all` trains (once, cached) and measures a
+variant whose conditioning bias enters after every block instead of after the first and last.
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import time
 
 import torch
 
-from asgn2.classifier import train_classifier
+from asgn2 import inpainting
+from asgn2.classifier import predict, train_classifier
 from asgn2.data import load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
-from asgn2.inpainting_eval import evaluate, table
+from asgn2.inpainting_eval import evaluate, majority, table
+from asgn2.metrics import mean_and_interval
 from asgn2.pixelcnn import eval_binarization, train_pixelcnn
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
@@ -61,24 +69,74 @@ def quality(args: argparse.Namespace, model) -> None:
         f"{spec.digits} random test digits (stochastically binarized, evaluation seed {spec.seed}), PixelCNN "
         f"{args.profile}, S = {spec.samples} completions per digit and method; {time.perf_counter() - start:.0f} s"
     )
-    print(table(rows, spec.samples, spec.candidates))
+    print(table(rows, spec.candidates))
+
+
+class _FedClass(torch.nn.Module):
+    """Stands in for `ConditionNet.embed`: embeds fixed one-hot labels (N,) instead of the recogniser's
+    probabilities."""
+
+    def __init__(self, embed: torch.nn.Linear, labels: torch.Tensor) -> None:
+        super().__init__()
+        self.embed, self.labels = embed, labels
+
+    def forward(self, probabilities: torch.Tensor) -> torch.Tensor:
+        return self.embed(torch.nn.functional.one_hot(self.labels, 10).to(probabilities))
+
+
+@torch.no_grad()
+def fidelity(args: argparse.Namespace, model) -> None:
+    profile = PROFILES[args.profile]
+    train_x, train_y = load_mnist("train")
+    test_x, test_y = load_mnist("test")
+    judge, _ = train_classifier(profile.classifier, (train_x, train_y), (test_x, test_y))
+    n, s = args.digits or 400, 8
+    order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:n]
+    x, labels = eval_binarization(test_x[order], 0), test_y[order]
+    print(f"{n} test digits, S = {s}; classifier agreement per completion / majority vote, %, 95% intervals")
+    print("| holes | recogniser names the digit | as drawn | recogniser's top class fed | true label fed |")
+    print("|---|---|---|---|---|")
+
+    def pct(values: torch.Tensor) -> str:
+        mean, half = mean_and_interval(values.float())
+        return f"{100 * mean:.1f} ± {100 * half:.1f}"
+
+    embed = model.condition.embed
+    for kind in args.kinds or ("top", "left", "centre", "brush"):
+        known = hole_mask(kind, n, seed=0)
+        recognised = model.logits_and_class(x, known)[1].argmax(1)
+        cells = []
+        for fed in (None, recognised, labels):
+            model.condition.embed = embed if fed is None else _FedClass(embed, fed)
+            try:
+                drawn = inpainting.conditional(model, x, known, s, generator("sampling", 0))
+            finally:
+                model.condition.embed = embed
+            predicted = predict(judge, drawn.flatten(0, 1)).view(n, s)
+            agree = (predicted == labels[:, None]).float().mean(1)
+            cells.append(f"{pct(agree)} / {pct(majority(predicted) == labels)}")
+        print(f"| {kind} | {pct(recognised == labels)} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "quality"])
+    parser.add_argument("what", choices=["speed", "quality", "fidelity"])
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--n", type=int, default=64, help="speed: test digits")
     parser.add_argument("--digits", type=int, help="quality: test digits (default: the profile's)")
     parser.add_argument(
-        "--kinds", nargs="+", choices=HOLE_KINDS, help="quality: hole families (default: the profile's)"
+        "--kinds", nargs="+", choices=HOLE_KINDS, help="quality, fidelity: hole families (default: the profile's)"
     )
+    parser.add_argument("--condition-stages", choices=["ends", "all"], default="ends", help="fidelity: the variant")
     args = parser.parse_args()
     setup()
     train_x, train_y = load_mnist("train")
     spec = PROFILES[args.profile].pixelcnn
+    if args.condition_stages != spec.model.condition_stages:
+        model_config = dataclasses.replace(spec.model, condition_stages=args.condition_stages)
+        spec = dataclasses.replace(spec, name=f"{spec.name}-stages-{args.condition_stages}", model=model_config)
     model, _ = train_pixelcnn(spec, train_x, load_mnist("test")[0], train_labels=train_y)
-    (speed if args.what == "speed" else quality)(args, model)
+    {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model)
 
 
 if __name__ == "__main__":

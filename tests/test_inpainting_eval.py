@@ -31,7 +31,7 @@ def test_evaluation_rows_and_table(mnist_train, mnist_test):
                 mean, half = r[key]
                 assert half >= 0 and (key in ("nll", "diversity") or 0 <= mean <= 1)
     assert "diversity" not in ring["black"] and ring["conditional"]["nll"][0] > 0
-    text = table(rows, spec.samples, spec.candidates)
+    text = table(rows, spec.candidates)
     assert "ring (unseen)" in text and "sir (K = 3, ESS" in text
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from asgn2.submit import _check_name, export, question_notebook
+from asgn2.submit import MAX_PAGES, NOTEBOOK, PDF_SETTINGS, QUESTIONS, _check_name, export, question_notebook
 
 
 def tagged_notebook():
@@ -35,6 +39,28 @@ def test_html_export_holds_only_its_question(tmp_path):
     html = path.read_text()
     assert path.suffix == ".html" and "MARKER_Q2" in html and "MARKER_Q1" not in html
     nbformat.validate(tagged_notebook())
+
+
+def test_pdf_template_is_the_compact_one_without_prompts():
+    from nbconvert import LatexExporter
+
+    latex, _ = LatexExporter(**PDF_SETTINGS).from_notebook_node(question_notebook(tagged_notebook(), "q1"))
+    assert "lmargin=0.65in" in latex and r"\fvset{fontsize=\footnotesize}" in latex
+    body = latex.split(r"\begin{document}")[1]
+    assert r"MARKER\_Q1" in body and r"\prompt" not in body  # the code cell is there, without its In [1]: prompt
+
+
+@pytest.mark.skipif(
+    shutil.which("xelatex") is None and not os.environ.get("CI"),
+    reason="TeX not installed (CI installs it, see .ci/run, and never skips this test)",
+)
+@pytest.mark.parametrize("question", list(QUESTIONS))
+def test_programming_pdf_of_the_committed_notebook_fits_the_page_budget(tmp_path, question):
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    path = export(question_notebook(nb, question), tmp_path / f"programming_{question}", pdf=True)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert pages <= MAX_PAGES, f"programming_{question}.pdf has {pages} pages (budget {MAX_PAGES})"
 
 
 @pytest.mark.parametrize("name", ["Doe", "O'Neil", "Smith-Jones"])
