@@ -11,9 +11,10 @@ intervals, and the wall time. The models are the profile's cached checkpoints (t
 fidelity: where the conditional model's label errors come from. Per family: how often its recogniser (the class
 logits of `ConditionNet`) names the true digit, and the classifier's agreement with completions drawn three ways:
 as the model draws them (the recogniser's class probabilities feed the network), with the recogniser's top class
-fed as a certainty, and with the true label fed as a certainty. The last is a ceiling set by the masked network
-alone: if it is low, a better recogniser cannot help. `--condition-stages all` trains (once, cached) and measures a
-variant whose conditioning bias enters after every block instead of after the first and last.
+fed as a certainty, and with the true label fed as a certainty. The last shows how well the masked network follows
+a class it is told: if it is low, a better recogniser alone cannot help.
+`--condition-stages all` (any command) trains once, cached, and uses a variant whose conditioning bias enters after
+every block instead of after the first and last.
 """
 
 from __future__ import annotations
@@ -123,11 +124,16 @@ def main() -> None:
     parser.add_argument("what", choices=["speed", "quality", "fidelity"])
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--n", type=int, default=64, help="speed: test digits")
-    parser.add_argument("--digits", type=int, help="quality: test digits (default: the profile's)")
+    parser.add_argument("--digits", type=int, help="quality: test digits (default: the profile's); fidelity: 400")
     parser.add_argument(
-        "--kinds", nargs="+", choices=HOLE_KINDS, help="quality, fidelity: hole families (default: the profile's)"
+        "--kinds",
+        nargs="+",
+        choices=HOLE_KINDS,
+        help="quality: hole families (default: the profile's); fidelity: default top left centre brush",
     )
-    parser.add_argument("--condition-stages", choices=["ends", "all"], default="ends", help="fidelity: the variant")
+    parser.add_argument(
+        "--condition-stages", choices=["ends", "all"], default="ends", help="the PixelCNN variant (all commands)"
+    )
     args = parser.parse_args()
     setup()
     train_x, train_y = load_mnist("train")
