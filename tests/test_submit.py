@@ -67,7 +67,8 @@ TOOLS = ("xelatex", "pandoc", "pdfinfo")
 def test_programming_pdf_of_the_committed_notebook_fits_the_page_budget(tmp_path, question):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     part = question_notebook(nb, question)
-    path = export(part, tmp_path / f"programming_{question}", True, QUESTIONS[question], "Firstname Lastname")
+    title = f"Assignment 2, {QUESTIONS[question]}"  # as `submit` titles it
+    path = export(part, tmp_path / f"programming_{question}", True, title, "Firstname Lastname")
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
     assert pages <= MAX_PAGES, f"programming_{question}.pdf has {pages} pages (budget {MAX_PAGES})"
