@@ -38,9 +38,11 @@ from asgn2.randomness import generator
 from asgn2.runtime import setup
 from asgn2.sampling import sample_holes, sample_holes_naive
 
+Data = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # train images, labels; test images, labels
 
-def speed(args: argparse.Namespace, model) -> None:
-    x = eval_binarization(load_mnist("test")[0][: args.n])
+
+def speed(args: argparse.Namespace, model, data: Data) -> None:
+    x = eval_binarization(data[2][: args.n])
     known = hole_mask("bottom", args.n)
     print(f"bottom-half inpainting of {args.n} test digits, PixelCNN {args.profile}, {torch.get_num_threads()} threads")
     print("| mode | naive: whole network once per hole pixel, s | cached, s (median of 3) | speed-up | identical |")
@@ -58,11 +60,10 @@ def speed(args: argparse.Namespace, model) -> None:
         print(f"| {mode} | {naive_s:.1f} | {fast_s:.3f} | {naive_s / fast_s:.0f}x | {torch.equal(fast, naive)} |")
 
 
-def quality(args: argparse.Namespace, model) -> None:
+def quality(args: argparse.Namespace, model, data: Data) -> None:
     spec = PROFILES[args.profile].inpainting
     spec = dataclasses.replace(spec, digits=args.digits or spec.digits, kinds=tuple(args.kinds or spec.kinds))
-    train_x, train_y = load_mnist("train")
-    test_x, test_y = load_mnist("test")
+    train_x, train_y, test_x, test_y = data
     judge, _ = train_classifier(PROFILES[args.profile].classifier, (train_x, train_y), (test_x, test_y))
     start = time.perf_counter()
     rows = evaluate(model, judge, test_x, test_y, train_x, train_y, spec)
@@ -73,28 +74,37 @@ def quality(args: argparse.Namespace, model) -> None:
     print(table(rows, spec.candidates))
 
 
-class _FedClass(torch.nn.Module):
-    """Stands in for `ConditionNet.embed`: embeds fixed one-hot labels (N,) instead of the recogniser's
-    probabilities."""
+class FedLabels(torch.nn.Module):
+    """Wraps `ConditionNet.embed`: while `labels` (N,) is set, embeds those one-hot labels instead of the
+    recogniser's class probabilities."""
 
-    def __init__(self, embed: torch.nn.Linear, labels: torch.Tensor) -> None:
+    def __init__(self, embed: torch.nn.Linear) -> None:
         super().__init__()
-        self.embed, self.labels = embed, labels
+        self.embed = embed
+        self.labels: torch.Tensor | None = None
 
     def forward(self, probabilities: torch.Tensor) -> torch.Tensor:
+        if self.labels is None:
+            return self.embed(probabilities)
         return self.embed(torch.nn.functional.one_hot(self.labels, 10).to(probabilities))
 
 
+def fed_labels(model) -> FedLabels:
+    """The model's `FedLabels`, put in place of `ConditionNet.embed` on first use."""
+    if not isinstance(model.condition.embed, FedLabels):
+        model.condition.embed = FedLabels(model.condition.embed)
+    return model.condition.embed
+
+
 @torch.no_grad()
-def fidelity(args: argparse.Namespace, model) -> None:
-    profile = PROFILES[args.profile]
-    train_x, train_y = load_mnist("train")
-    test_x, test_y = load_mnist("test")
-    judge, _ = train_classifier(profile.classifier, (train_x, train_y), (test_x, test_y))
-    n, s = args.digits or 400, 8
-    order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:n]
+def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[str, ...], samples: int = 8) -> None:
+    """Print the fidelity table (see the module docstring) of a conditional `model` on `digits` test digits."""
+    train_x, train_y, test_x, test_y = data
+    judge, _ = train_classifier(PROFILES[profile].classifier, (train_x, train_y), (test_x, test_y))
+    order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:digits]
     x, labels = eval_binarization(test_x[order], 0), test_y[order]
-    print(f"{n} test digits, S = {s}; classifier agreement per completion / majority vote, %, 95% intervals")
+    fed = fed_labels(model)
+    print(f"{digits} test digits, S = {samples}; classifier agreement per completion / majority vote, %, 95% intervals")
     print("| holes | recogniser names the digit | as drawn | recogniser's top class fed | true label fed |")
     print("|---|---|---|---|---|")
 
@@ -102,21 +112,26 @@ def fidelity(args: argparse.Namespace, model) -> None:
         mean, half = mean_and_interval(values.float())
         return f"{100 * mean:.1f} ± {100 * half:.1f}"
 
-    embed = model.condition.embed
-    for kind in args.kinds or ("top", "left", "centre", "brush"):
-        known = hole_mask(kind, n, seed=0)
+    for kind in kinds:
+        known = hole_mask(kind, digits, seed=0)
         recognised = model.logits_and_class(x, known)[1].argmax(1)
         cells = []
-        for fed in (None, recognised, labels):
-            model.condition.embed = embed if fed is None else _FedClass(embed, fed)
+        for given in (None, recognised, labels):
+            fed.labels = given
             try:
-                drawn = inpainting.conditional(model, x, known, s, generator("sampling", 0))
+                drawn = inpainting.conditional(model, x, known, samples, generator("sampling", 0))
             finally:
-                model.condition.embed = embed
-            predicted = predict(judge, drawn.flatten(0, 1)).view(n, s)
+                fed.labels = None
+            predicted = predict(judge, drawn.flatten(0, 1)).view(digits, samples)
             agree = (predicted == labels[:, None]).float().mean(1)
             cells.append(f"{pct(agree)} / {pct(majority(predicted) == labels)}")
         print(f"| {kind} | {pct(recognised == labels)} | " + " | ".join(cells) + " |")
+
+
+def fidelity(args: argparse.Namespace, model, data: Data) -> None:
+    fidelity_table(
+        model, data, args.profile, args.digits or 400, tuple(args.kinds or ("top", "left", "centre", "brush"))
+    )
 
 
 def main() -> None:
@@ -136,13 +151,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     setup()
-    train_x, train_y = load_mnist("train")
+    data = (*load_mnist("train"), *load_mnist("test"))
     spec = PROFILES[args.profile].pixelcnn
     if args.condition_stages != spec.model.condition_stages:
         model_config = dataclasses.replace(spec.model, condition_stages=args.condition_stages)
         spec = dataclasses.replace(spec, name=f"{spec.name}-stages-{args.condition_stages}", model=model_config)
-    model, _ = train_pixelcnn(spec, train_x, load_mnist("test")[0], train_labels=train_y)
-    {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model)
+    model, _ = train_pixelcnn(spec, data[0], data[2], train_labels=data[1])
+    {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model, data)
 
 
 if __name__ == "__main__":
