@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-from .checkpoints import Checkpoint
-from .training import History
+from .checkpoints import Checkpoint, checkpoint_dir
+from .training import Batch, EvalFn, History, LossFn, train
 
 
 def fit_or_load(
@@ -31,3 +32,23 @@ def fit_or_load(
         return model.to(device).eval(), history
     history = fit()
     return model.eval(), history
+
+
+def train_or_load(
+    model: nn.Module,
+    kind: str,
+    spec: Any,
+    loss_fn: LossFn,
+    data: Batch,
+    eval_fn: EvalFn,
+    device: torch.device | str = "cpu",
+    retrain: bool = False,
+) -> tuple[nn.Module, History]:
+    """`fit_or_load` of the usual run: `training.train` of `model` with `spec.train`, checkpointed in
+    `<kind>-<spec.name>.pt` under the checkpoint folder."""
+    checkpoint = Checkpoint(checkpoint_dir() / f"{kind}-{spec.name}.pt", spec)
+
+    def fit() -> History:
+        return train(model, loss_fn, data, spec.train, eval_fn=eval_fn, checkpoint=checkpoint, device=device, desc=kind)
+
+    return fit_or_load(model, checkpoint, fit, retrain, device)

@@ -12,9 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import fit_or_load
-from .checkpoints import Checkpoint, checkpoint_dir
-from .training import History, TrainConfig, train
+from .cache import train_or_load
+from .training import History, TrainConfig
 
 FEATURE_DIM = 128
 
@@ -125,20 +124,6 @@ def train_classifier(
 ) -> tuple[MnistClassifier, History]:
     """Train (or load the finished run cached for this spec) on (uint8 images, labels); the test accuracy at the
     end of training is `history.evals[-1]["test_accuracy"]`."""
+    eval_fn = lambda m: {"test_accuracy": accuracy(m, *test_data)}  # noqa: E731
     model = MnistClassifier(spec.width)
-    checkpoint = Checkpoint(checkpoint_dir() / f"classifier-{spec.name}.pt", spec)
-
-    def fit() -> History:
-        eval_fn = lambda m: {"test_accuracy": accuracy(m, *test_data)}  # noqa: E731
-        return train(
-            model,
-            _loss,
-            train_data,
-            spec.train,
-            eval_fn=eval_fn,
-            checkpoint=checkpoint,
-            device=device,
-            desc="classifier",
-        )
-
-    return fit_or_load(model, checkpoint, fit, retrain, device)
+    return train_or_load(model, "classifier", spec, _loss, train_data, eval_fn, device, retrain)

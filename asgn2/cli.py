@@ -93,9 +93,9 @@ def pixelcnn_cmd(ctx: Context, retrain: bool = False):
     from .metrics import bits_per_dim
     from .pixelcnn import eval_binarization, test_nll, train_pixelcnn
 
-    spec, test_images = ctx.profile.pixelcnn, ctx.mnist("test")[0]
+    spec, (test_images, test_labels) = ctx.profile.pixelcnn, ctx.mnist("test")
     train_images, train_labels = ctx.mnist("train")
-    model, history = train_pixelcnn(spec, train_images, test_images, ctx.device, retrain, train_labels)
+    model, history = train_pixelcnn(spec, train_images, test_images, ctx.device, retrain, train_labels, test_labels)
     nll = [test_nll(model, eval_binarization(test_images, seed)) for seed in EVAL_SEEDS]
     print(
         f"pixelcnn ({spec.name}): test NLL {_spread(nll, 2)} nats/image = {bits_per_dim(sum(nll) / len(nll)):.4f} "

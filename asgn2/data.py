@@ -11,6 +11,8 @@ from pathlib import Path
 
 import torch
 
+from .randomness import generator
+
 MNIST_FILES = (
     "train-images-idx3-ubyte",
     "train-labels-idx1-ubyte",
@@ -99,3 +101,9 @@ def binarize(images: torch.Tensor, method: str = "threshold", generator: torch.G
         uniform = torch.rand(images.shape, generator=generator)
         return (uniform < images.to(torch.float32) / 255.0).to(torch.float32)
     raise ValueError(f"method must be one of {BINARIZE_METHODS}, got {method!r}")
+
+
+def eval_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Stochastically binarized digits (N, 1, 28, 28) for an evaluation, drawn from the "eval-binarization" stream
+    with evaluation seed `seed`: disjoint from the binarizations that training draws."""
+    return binarize(images, "stochastic", generator("eval-binarization", seed))

@@ -10,8 +10,10 @@ S completions per image, (N, S, 1, H, W), with the observed pixels bit for bit.
   by p(x_hole, x_obs) / q(x_hole) = prod over observed i of p(x_i | x_<i), the likelihood the model gives the
   observed pixels, and resample S of them. As K grows this samples the exact conditional p(x_hole | x_obs) of the
   model's joint; with a small K it repeats the few candidates that explain the observed pixels best.
-- "conditional": sample the hole pixels in raster order from p(x_i | x_<i, x_observed), a conditional PixelCNN
-  that sees every observed pixel, wherever it is (`PixelCNN` with `condition_channels`): exact, no K.
+- "conditional": a conditional PixelCNN that sees every observed pixel, wherever it is (`PixelCNN` with
+  `condition_channels`), as a label mixture: p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y).
+  Draw the digit y from its recogniser r, then the hole pixels in raster order from p(x_i | x_<i, x_obs, y), the
+  network told y. Exact, no K; its likelihood is `pixelcnn.mixture_hole_log_prob`.
 
 Baselines: "black" leaves the hole at 0 (the masked image); "nearest" copies the hole pixels of the training digit
 closest to the image on its observed pixels.
@@ -95,8 +97,23 @@ def sir(
 def conditional(
     model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
 ) -> torch.Tensor:
-    """S completions per image from a conditional PixelCNN, p(x_i | x_<i, x_observed): (N, S, 1, H, W)."""
-    return _completions(model, images, known, samples, generator, conditional=True)
+    """S completions per image from the label mixture of a conditional PixelCNN: (N, S, 1, H, W). Each completion
+    draws its digit y ~ r(y | x_observed), then its hole pixels from p(x_i | x_<i, x_observed, y)."""
+    return label_mixture(model, images, known, samples, generator)[0]
+
+
+def label_mixture(
+    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`conditional`, and the digit each completion was told, (N, S)."""
+    _check(images, known, samples)
+    if not model.conditional:
+        raise ValueError("conditional inpainting needs a conditional PixelCNN (condition_channels > 0)")
+    n = images.shape[0]
+    posterior = model.class_log_posterior(images, known).exp().cpu()
+    labels = torch.multinomial(posterior, samples, replacement=True, generator=generator).to(images.device)
+    out = sample_holes(model, images, known, generator, True, repeats=samples, labels=labels.flatten())
+    return out.view(n, samples, *images.shape[1:]), labels
 
 
 @torch.no_grad()

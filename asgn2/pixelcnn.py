@@ -18,12 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import fit_or_load
-from .checkpoints import Checkpoint, checkpoint_dir
-from .data import IMAGE_SHAPE, binarize
+from .cache import train_or_load
+from .data import IMAGE_SHAPE, eval_binarization
 from .holes import training_holes
-from .randomness import generator
-from .training import History, TrainConfig, train
+from .recogniser import Recogniser, RecogniserSpec, train_recogniser
+from .training import History, TrainConfig
 
 
 class MaskedConv2d(nn.Conv2d):
@@ -81,14 +80,18 @@ class ResidualBlock(nn.Module):
 
 class ConditionNet(nn.Module):
     """What is observed, seen without a mask: (x * known, known) (N, 2, H, W) -> features (N, C, H, W) and class
-    logits (N, 10).
+    logits (N, 10); optionally also told which digit to draw (`labels`).
 
     A full-resolution 3 x 3 layer for local detail, plus a path that halves the resolution twice (to 7 x 7 for
     MNIST), mixes there with two 3 x 3 layers and a summary of the whole grid (its mean, through a linear layer),
-    and comes back up: every output position depends on every observed pixel. Beside it, a small LeNet-style
-    recogniser names the digit that the observed pixels suggest; its class probabilities, embedded, join the
-    summary. Hole pixels enter as 0 with known = 0, so nothing here depends on a hole pixel's value. About 10% of
-    the masked network's multiply-adds.
+    and comes back up: every output position depends on every observed pixel. Beside it, the recogniser
+    (`recogniser.Recogniser`, pretrained and frozen when the spec names one) names the digit that the observed
+    pixels suggest; its class probabilities, embedded, join the summary. Hole pixels enter as 0 with known = 0, so
+    nothing here depends on a hole pixel's value. About 10% of the masked network's multiply-adds.
+
+    `labels` (N,) int: where labels[n] >= 0, that digit is embedded as a certainty (one-hot) in place of the
+    recogniser's probabilities; -1 keeps them. Trained on true labels (`PixelCNNSpec.p_label_fed`), the network
+    learns to draw the digit it is told, which the label mixture of `inpainting.conditional` relies on.
     """
 
     def __init__(self, channels: int, width: int = 16) -> None:
@@ -97,21 +100,12 @@ class ConditionNet(nn.Module):
         self.down = nn.ModuleList(nn.Conv2d(channels, channels, 3, stride=2, padding=1) for _ in range(2))
         self.coarse = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in range(2))
         self.summary = nn.Linear(channels, channels)
-        self.recognise = nn.Sequential(  # which digit the observed pixels suggest (trained with the labels)
-            nn.Conv2d(2, width, 5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(width, 2 * width, 5, padding=2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-            nn.Linear(2 * width * 7 * 7, 128),
-            nn.ReLU(),
-            nn.Linear(128, 10),
-        )
+        self.recognise = Recogniser(width)  # which digit the observed pixels suggest: r(y | x_obs)
         self.embed = nn.Linear(10, channels)
 
-    def forward(self, x: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, known: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """features (N, C, H, W) and class logits (N, 10) of the observed pixels."""
         seen = torch.cat([x * known, known.to(x.dtype)], dim=1)
         local = F.relu(self.local(seen))
@@ -120,10 +114,20 @@ class ConditionNet(nn.Module):
             h = F.relu(conv(h))
         for conv in self.coarse:
             h = h + F.relu(conv(h))
-        class_logits = self.recognise(seen)
-        summary = F.relu(self.summary(h.mean(dim=(2, 3)))) + self.embed(class_logits.softmax(1))
+        class_logits = self.recognise(x, known)
+        summary = F.relu(self.summary(h.mean(dim=(2, 3)))) + self.embed(label_probabilities(class_logits, labels))
         h = h + summary[:, :, None, None]  # the whole image and its likely class, at every cell
         return local + F.interpolate(h, size=local.shape[2:], mode="nearest"), class_logits
+
+
+def label_probabilities(class_logits: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+    """(N, 10): the recogniser's probabilities softmax(class_logits), replaced by one-hot(labels[n]) wherever
+    labels[n] >= 0."""
+    probs = class_logits.softmax(1)
+    if labels is None:
+        return probs
+    told = F.one_hot(labels.clamp_min(0), 10).to(probs)
+    return torch.where((labels >= 0)[:, None], told, probs)
 
 
 class UNetConditionNet(nn.Module):
@@ -141,7 +145,11 @@ class UNetConditionNet(nn.Module):
         self.d2 = nn.Conv2d(2 * c, 2 * c, 3, padding=1)
         self.d1 = nn.Conv2d(2 * c, c, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, None]:
+    def forward(
+        self, x: torch.Tensor, known: torch.Tensor, labels: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, None]:
+        if labels is not None:
+            raise ValueError("UNetConditionNet has no recogniser: it cannot be told a label")
         e1 = F.relu(self.e1(torch.cat([x * known, known.to(x.dtype)], dim=1)))
         e2 = F.relu(self.e2(e1))
         h = F.relu(self.e3(e2))
@@ -161,6 +169,7 @@ class PixelCNNConfig:
     condition_channels: int = 0  # 0: a plain PixelCNN; > 0: also a model of p(x_hole | x_observed), this wide
     condition_net: str = "coarse"  # "coarse" (ConditionNet) or "unet" (UNetConditionNet)
     condition_stages: str = "ends"  # where the conditioning bias is added: "ends" (after input and last block), "all"
+    recogniser_width: int = 16  # of ConditionNet's digit recogniser (`recogniser.Recogniser`)
 
 
 class PixelCNN(nn.Module):
@@ -188,8 +197,11 @@ class PixelCNN(nn.Module):
             nn.Conv2d(config.head_channels, 1, 1),
         )
         if config.condition_channels:
-            net = {"coarse": ConditionNet, "unet": UNetConditionNet}[config.condition_net]
-            self.condition = net(config.condition_channels)
+            self.condition = (
+                ConditionNet(config.condition_channels, config.recogniser_width)
+                if config.condition_net == "coarse"
+                else UNetConditionNet(config.condition_channels)
+            )
             n = config.n_blocks + 1
             self.conditioned_stages = [0, n - 1] if config.condition_stages == "ends" else list(range(n))
             # the biases of all conditioned stages from one 1 x 1 convolution
@@ -205,26 +217,36 @@ class PixelCNN(nn.Module):
         """How many rows above pixel i its logit can see through the masked path, the vertical receptive field - 1."""
         return self.input.rows_above + sum(block.conv.rows_above for block in self.blocks)
 
-    def forward(self, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, known: torch.Tensor | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         check_binary_images(x)
         if known is not None:
             check_known_mask(x, known)
-        return self.logits(x, known)
+        return self.logits(x, known, labels)
 
     def _conditioning(
-        self, x: torch.Tensor, known: torch.Tensor | None
+        self, x: torch.Tensor, known: torch.Tensor | None, labels: torch.Tensor | None = None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """`ConditionNet` features (N, condition_channels, H, W) and class logits (N, 10) of the observed pixels
-        (no pixel observed when `known` is None); (None, None) for a plain PixelCNN, which refuses observed pixels."""
+        (no pixel observed when `known` is None), told `labels` if given; (None, None) for a plain PixelCNN, which
+        refuses observed pixels and labels."""
         if not self.conditional:
-            if known is not None and bool(known.any()):
-                raise ValueError("this PixelCNN is not conditional (condition_channels = 0): it cannot take `known`")
+            if (known is not None and bool(known.any())) or labels is not None:
+                raise ValueError(
+                    "this PixelCNN is not conditional (condition_channels = 0): it cannot take `known` or `labels`"
+                )
             return None, None
-        return self.condition(x, torch.zeros_like(x, dtype=torch.bool) if known is None else known)
+        if labels is not None:
+            check_labels(labels, x.shape[0])
+        return self.condition(x, torch.zeros_like(x, dtype=torch.bool) if known is None else known, labels)
 
-    def condition_features(self, x: torch.Tensor, known: torch.Tensor | None) -> torch.Tensor | None:
-        """`ConditionNet` features (N, condition_channels, H, W) of the observed pixels; None for a plain PixelCNN."""
-        return self._conditioning(x, known)[0]
+    def condition_features(
+        self, x: torch.Tensor, known: torch.Tensor | None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
+        """`ConditionNet` features (N, condition_channels, H, W) of the observed pixels, told `labels` if given;
+        None for a plain PixelCNN."""
+        return self._conditioning(x, known, labels)[0]
 
     def stage_biases(self, features: torch.Tensor | None) -> list[torch.Tensor | None]:
         """The conditioning bias (N, channels, H, W) added after the input layer (stage 0) and after each block
@@ -248,37 +270,77 @@ class PixelCNN(nn.Module):
             outputs.append(h if bias is None else h + bias)
         return outputs
 
-    def logits(self, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+    def logits(
+        self, x: torch.Tensor, known: torch.Tensor | None = None, labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """`forward` without the input checks: also defined for real-valued x (gradients, `receptive_field`)."""
-        return self.logits_and_class(x, known)[0]
+        return self.logits_and_class(x, known, labels)[0]
 
     def logits_and_class(
-        self, x: torch.Tensor, known: torch.Tensor | None = None
+        self, x: torch.Tensor, known: torch.Tensor | None = None, labels: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The pixel logits (N, 1, H, W) and, for a conditional model, the class logits (N, 10) that `ConditionNet`
-        reads from the observed pixels (trained with the labels as an auxiliary task; None otherwise)."""
-        features, class_logits = self._conditioning(x, known)
+        reads from the observed pixels (trained with the labels as an auxiliary task; None otherwise). `labels`
+        (N,): the digit each image is told to be (-1: the recogniser's probabilities), see `ConditionNet`."""
+        features, class_logits = self._conditioning(x, known, labels)
         return self.head(self.stage_outputs(x, features)[-1]), class_logits
+
+    def class_log_posterior(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """log r(y | x_observed), (N, 10): the recogniser's log-probabilities of the ten digits, a function of the
+        observed pixels only (the label mixture of `mixture_hole_log_prob` draws its label from it)."""
+        class_logits = self._conditioning(x, known)[1]
+        if class_logits is None:
+            raise ValueError(
+                "the label mixture needs a conditional PixelCNN with a recogniser (condition_net 'coarse')"
+            )
+        return class_logits.log_softmax(1)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats, (N,): the sum over pixels of the Bernoulli log-likelihoods."""
         return hole_log_prob(self, x, torch.zeros_like(x, dtype=torch.bool))
 
 
-def pixel_log_probs(model: PixelCNN, x: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
-    """log p(x_i | x_<i) of every pixel, (N, 1, H, W); given the observed pixels `known` too, for a conditional
-    model."""
-    return -F.binary_cross_entropy_with_logits(model(x, known), x, reduction="none")
+def pixel_log_probs(
+    model: PixelCNN, x: torch.Tensor, known: torch.Tensor | None = None, labels: torch.Tensor | None = None
+) -> torch.Tensor:
+    """log p(x_i | x_<i) of every pixel, (N, 1, H, W); given the observed pixels `known` (and told `labels`) too,
+    for a conditional model."""
+    return -F.binary_cross_entropy_with_logits(model(x, known, labels), x, reduction="none")
 
 
-def hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor, conditional: bool = True) -> torch.Tensor:
+def hole_log_prob(
+    model: PixelCNN,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    conditional: bool = True,
+    labels: torch.Tensor | None = None,
+) -> torch.Tensor:
     """log p(x_hole | x_observed) in nats, (N,): the sum over hole pixels of log p(x_i | x_<i, x_observed).
 
-    Exact for a conditional model (`conditional`: it is given the observed pixels); for a plain PixelCNN, or with
-    `conditional=False`, it is the raster-order likelihood of the hole given the pixels before each hole pixel only.
+    Exact for a conditional model (`conditional`: it is given the observed pixels; with `labels`, it is
+    log p(x_hole | x_observed, y)); for a plain PixelCNN, or with `conditional=False`, it is the raster-order
+    likelihood of the hole given the pixels before each hole pixel only.
     """
-    log_p = pixel_log_probs(model, x, known if conditional and model.conditional else None)
+    if conditional and model.conditional:
+        log_p = pixel_log_probs(model, x, known, labels)
+    else:
+        log_p = pixel_log_probs(model, x, None, labels)
     return (log_p * ~known).flatten(1).sum(1)
+
+
+def mixture_hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """log p(x_hole | x_observed) of the label mixture, in nats, (N,), exact (ten passes):
+
+        p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y),
+
+    r the recogniser (`PixelCNN.class_log_posterior`), p(. | x_obs, y) the network told digit y. Both factors see the
+    observed pixels only, so the mixture is a proper distribution over the hole."""
+    check_known_mask(x, known)
+    log_r = model.class_log_posterior(x, known)
+    per_label = [
+        hole_log_prob(model, x, known, labels=torch.full((x.shape[0],), y, device=x.device)) for y in range(10)
+    ]
+    return torch.logsumexp(log_r + torch.stack(per_label, 1), dim=1)
 
 
 def receptive_field(
@@ -302,6 +364,15 @@ def check_known_mask(x: torch.Tensor, known: torch.Tensor) -> None:
         raise ValueError(
             f"known must be a bool tensor of the images' shape {tuple(x.shape)} (True = observed), got {got}"
         )
+
+
+def check_labels(labels: torch.Tensor, n: int) -> None:
+    """Raise ValueError unless labels is an int tensor (n,) with values in -1..9 (-1: no label told)."""
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long or labels.shape != (n,):
+        got = f"{labels.dtype} {tuple(labels.shape)}" if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"labels must be a long tensor ({n},) of digits 0-9, or -1 for none; got {got}")
+    if bool(((labels < -1) | (labels > 9)).any()):
+        raise ValueError("labels must be digits 0-9, or -1 for none")
 
 
 def check_binary_images(x: torch.Tensor) -> None:
@@ -329,6 +400,12 @@ class PixelCNNSpec:
     p_all_holes: float = 1.0
     hole_loss: str = "pixels"  # "pixels": summed over hole pixels / all pixels; "holes": the mean per hole pixel
     label_weight: float = 0.0  # of the auxiliary loss: ConditionNet names the digit from the observed pixels
+    # a recogniser trained first, on its own, then frozen in ConditionNet (None: it learns with `label_weight`)
+    recogniser: RecogniserSpec | None = None
+    # the fraction of training digits told their true label (one-hot, in place of the recogniser's probabilities):
+    # the network learns p(x_hole | x_obs, y), the label mixture's component. Digits with every pixel a hole are
+    # told too (there the label is all the network has to go on, which teaches it to follow the label best)
+    p_label_fed: float = 0.0
     eval_images: int = 2000  # test images for the evaluations during training (the reported NLL uses all 10000)
 
     def __post_init__(self) -> None:
@@ -338,6 +415,20 @@ class PixelCNNSpec:
             raise ValueError(
                 f"p_all_holes must be in [0, 1], and below 1 only for a conditional model, got {self.p_all_holes}"
             )
+        if self.recogniser is not None and (
+            self.label_weight
+            or self.recogniser.width != self.model.recogniser_width
+            or not self.model.condition_channels
+        ):
+            raise ValueError(
+                "a pretrained recogniser needs a conditional model with a recogniser of its width "
+                f"({self.recogniser.width} vs {self.model.recogniser_width}), and label_weight 0: it is frozen"
+            )
+        if not 0 <= self.p_label_fed <= 1 or (self.p_label_fed > 0 and self.model.condition_net != "coarse"):
+            raise ValueError(
+                f"p_label_fed must be in [0, 1], and above 0 only for a conditional model with a recogniser "
+                f"(condition_net 'coarse'), got {self.p_label_fed}"
+            )
 
 
 def pixelcnn_loss(
@@ -346,6 +437,7 @@ def pixelcnn_loss(
     p_all_holes: float = 1.0,
     hole_loss: str = "pixels",
     label_weight: float = 0.0,
+    p_label_fed: float = 0.0,
 ) -> torch.Tensor:
     """Negative log-likelihood of the hole pixels of a fresh stochastic binarization of uint8 images, in nats per
     pixel (summed over hole pixels, divided by all pixels: with every pixel a hole, the mean NLL per pixel).
@@ -355,14 +447,19 @@ def pixelcnn_loss(
     augmentation; the test set is binarized once per evaluation seed, from its own stream (`eval_binarization`).
     A conditional model is trained on holes from `holes.training_holes` (a fraction `p_all_holes` of them every
     pixel), drawn from the training stream too; with `label_weight` > 0 its `ConditionNet` also learns to name the
-    digit from the observed pixels (cross-entropy in nats, times `label_weight`, on digits with something observed).
+    digit from the observed pixels (cross-entropy in nats, times `label_weight`, on digits with something observed),
+    and a fraction `p_label_fed` of the digits (drawn from the training stream) is told its true label.
     """
     images, labels = (batch, None) if isinstance(batch, torch.Tensor) else batch
     x = (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()
     if not model.conditional or p_all_holes >= 1:
         return F.binary_cross_entropy_with_logits(model(x), x)
     known = training_holes(x.shape[0], p_all=p_all_holes).to(x.device)
-    logits, class_logits = model.logits_and_class(x, known)
+    told = None
+    if p_label_fed > 0 and labels is not None:
+        fed = torch.rand(x.shape[0], device=x.device) < p_label_fed
+        told = torch.where(fed, labels, torch.full_like(labels, -1))
+    logits, class_logits = model.logits_and_class(x, known, told)
     nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     if hole_loss == "holes":  # every digit's hole weighs the same, whatever its size
         hole = (~known).flatten(1)
@@ -374,12 +471,6 @@ def pixelcnn_loss(
         ce = F.cross_entropy(class_logits, labels, reduction="none")
         loss = loss + label_weight * (ce * seen).sum() / x.numel()
     return loss
-
-
-def eval_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
-    """Stochastically binarized digits (N, 1, 28, 28) for an evaluation, drawn from the "eval-binarization" stream
-    with evaluation seed `seed`: disjoint from the binarizations that training draws."""
-    return binarize(images, "stochastic", generator("eval-binarization", seed))
 
 
 @torch.no_grad()
@@ -398,31 +489,34 @@ def train_pixelcnn(
     device: torch.device | str = "cpu",
     retrain: bool = False,
     train_labels: torch.Tensor | None = None,
+    test_labels: torch.Tensor | None = None,
 ) -> tuple[PixelCNN, History]:
-    """Train (or load the finished run cached for this spec) a PixelCNN on uint8 training digits (N, 1, 28, 28).
+    """Train (or load the finished run cached for this spec) a PixelCNN on uint8 training digits (N, 1, 28, 28);
+    a spec with a recogniser trains (or loads) that first, and needs the test labels for its evaluations.
 
     Evaluations during training: the NLL of the first `spec.eval_images` test digits and of as many training digits,
     both binarized with evaluation seed 0 (so train and test are the same quantity: -log p(x), every pixel a hole)."""
-    if spec.label_weight and train_labels is None:
-        raise ValueError("this spec trains with an auxiliary label loss (label_weight > 0): pass train_labels")
+    if (spec.label_weight or spec.p_label_fed or spec.recogniser) and train_labels is None:
+        raise ValueError(
+            "this spec trains with the labels (a recogniser, label_weight or p_label_fed): pass train_labels"
+        )
+    if spec.recogniser is not None and test_labels is None:
+        raise ValueError("this spec trains a recogniser first, evaluated on the test digits: pass test_labels")
     model = PixelCNN(spec.model)
-    checkpoint = Checkpoint(checkpoint_dir() / f"pixelcnn-{spec.name}.pt", spec)
+    if spec.recogniser is not None:  # r(y | x_obs) first, then frozen: the PixelCNN learns p(x_hole | x_obs, y)
+        train_data, test_data = (train_images, train_labels), (test_images, test_labels)
+        recogniser, _ = train_recogniser(spec.recogniser, train_data, test_data, device)
+        model.condition.recognise.load_state_dict(recogniser.state_dict())
+        model.condition.recognise.requires_grad_(False)
     eval_x = eval_binarization(test_images[: spec.eval_images])
     eval_train = eval_binarization(train_images[: spec.eval_images])
-
-    def fit() -> History:
-        eval_fn = lambda m: {"train_nll": test_nll(m, eval_train), "test_nll": test_nll(m, eval_x)}  # noqa: E731
-        return train(
-            model,
-            functools.partial(
-                pixelcnn_loss, p_all_holes=spec.p_all_holes, hole_loss=spec.hole_loss, label_weight=spec.label_weight
-            ),
-            train_images if not spec.label_weight else (train_images, train_labels),
-            spec.train,
-            eval_fn=eval_fn,
-            checkpoint=checkpoint,
-            device=device,
-            desc="pixelcnn",
-        )
-
-    return fit_or_load(model, checkpoint, fit, retrain, device)
+    eval_fn = lambda m: {"train_nll": test_nll(m, eval_train), "test_nll": test_nll(m, eval_x)}  # noqa: E731
+    loss = functools.partial(
+        pixelcnn_loss,
+        p_all_holes=spec.p_all_holes,
+        hole_loss=spec.hole_loss,
+        label_weight=spec.label_weight,
+        p_label_fed=spec.p_label_fed,
+    )
+    data = train_images if train_labels is None else (train_images, train_labels)
+    return train_or_load(model, "pixelcnn", spec, loss, data, eval_fn, device, retrain)

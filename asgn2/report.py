@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .inpainting_eval import CONTEXT, KNN
+
 KEY = "asgn2"
 BEGIN, END = "<!-- results: begin (python -m asgn2 results --readme) -->", "<!-- results: end -->"
 
@@ -77,10 +79,14 @@ def _inpainting_lines(rows: list[dict[str, Any]], digits: int) -> list[str]:
     for holes, methods in by_family.items():
         if holes == "none":
             continue
+        vote_name = {CONTEXT: f"{KNN}-NN", "original digits": "original"}
         votes = ", ".join(
-            f"{name.split(' ')[0]} {100 * row['vote'][0]:.1f}" for name, row in methods.items() if "vote" in row
+            f"{vote_name.get(name, name)} {100 * row['vote'][0]:.1f}" for name, row in methods.items() if "vote" in row
         )
-        nll = ", ".join(f"{name} {row['nll'][0]:.1f}" for name, row in methods.items() if "nll" in row)
+        nll_name = {CONTEXT: "noise floor"}
+        nll = ", ".join(
+            f"{nll_name.get(name, name)} {row['nll'][0]:.1f}" for name, row in methods.items() if "nll" in row
+        )
         unseen = "" if next(iter(methods.values()))["seen"] else " (never in training)"
         lines.append(
             f"| inpainting, {holes} holes{unseen}, {digits} digits: classifier names the true digit (majority of "

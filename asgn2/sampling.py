@@ -3,6 +3,7 @@
 `known` is a bool tensor (N, 1, H, W), True where a pixel is observed; a sampler draws the others (the hole) in
 raster order and returns observed pixels bit for bit. With `conditional=True` a conditional PixelCNN draws from
 p(x_i | x_<i, x_observed) (every visible pixel); otherwise from p(x_i | x_<i) (what lies before the pixel only).
+`labels` (one per completion) tell a conditional PixelCNN which digit to draw (see `pixelcnn.ConditionNet`).
 
 `sample_holes` caches every layer's activations (the route of Fast PixelCNN++, Ramachandran et al. 2017): rows
 above the current pixel are final, and a new pixel changes nothing at or left of itself in its own row, so each
@@ -42,16 +43,23 @@ class _ActivationCache:
     (N, H + kh - 1, W + kw - 1, C_in) with the kernel (kh, kw) = (k//2 + 1, k). Rows above `first_row` (no hole
     there or above) come from one forward pass over those rows, made once per distinct image and then repeated
     `repeats` times; `step(r, c)` then computes position (r, c) of every layer from the cached windows, in raster
-    order. `prefix_log_prob` (N * repeats,) is log p of the rows above `first_row`."""
+    order. `prefix_log_prob` (N * repeats,) is log p of the rows above `first_row`. `labels` (N,), if given, are
+    told to the conditional model (then every row of x is its own completion: `repeats` must be 1)."""
 
     def __init__(
-        self, model: PixelCNN, x: torch.Tensor, known: torch.Tensor | None, first_row: int, repeats: int
+        self,
+        model: PixelCNN,
+        x: torch.Tensor,
+        known: torch.Tensor | None,
+        first_row: int,
+        repeats: int,
+        labels: torch.Tensor | None = None,
     ) -> None:
         self.model = model
         self.convs: list[MaskedConv2d] = [model.input] + [block.conv for block in model.blocks]
         self.kernels = [self._kernel(conv) for conv in self.convs]
         n, _, height, width = x.shape
-        features = model.condition_features(x, known)
+        features = model.condition_features(x, known, labels)
         self.features = None if features is None else features.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C_c)
         if features is not None:  # the stage biases at one position: features @ W + b, split into the stages
             self.condition = (model.condition_bias.weight[:, :, 0, 0].t(), model.condition_bias.bias)
@@ -156,6 +164,7 @@ def sample_and_score(
     conditional: bool = False,
     repeats: int = 1,
     score: bool = True,
+    labels: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """`repeats` completions of each binary image x (N, 1, H, W), in raster order with cached activations: a tensor
     (N * repeats, 1, H, W), completions of image i in rows i * repeats ..., and, if `score`, the log-likelihood the
@@ -164,12 +173,15 @@ def sample_and_score(
 
     It visits the positions from the start of the first row with a hole pixel (in any image) to the last hole pixel
     (to the last pixel if `score`), computing one position of every layer per step and a logit where one is needed.
-    Same completions as `sample_holes_naive` on `x.repeat_interleave(repeats, 0)`.
+    Same completions as `sample_holes_naive` on `x.repeat_interleave(repeats, 0)`. `labels` (N * repeats,), with
+    `conditional`: the digit each completion is told to be.
     """
     check_known(x, known)
     _check_repeats(repeats)
     if score and conditional:
         raise ValueError("score is the joint model's likelihood of the observed pixels: use it with conditional=False")
+    if labels is not None and not conditional:
+        raise ValueError("labels are told to a conditional PixelCNN: use them with conditional=True")
     model.eval()
     x, known = x.repeat_interleave(repeats, 0), known.repeat_interleave(repeats, 0)
     hole, u = ~known, _uniforms(x, generator)
@@ -178,9 +190,10 @@ def sample_and_score(
         return x.clone(), (model.log_prob(x) if score else None)  # every pixel observed
     width, height = x.shape[3], x.shape[2]
     first_row = int(where[0]) // width
-    distinct = slice(None, None, repeats)
+    # the completions of one image share its cached prefix, unless each is told its own label
+    distinct, shared = (slice(None, None, repeats), repeats) if labels is None else (slice(None), 1)
     condition = _condition(model, known[distinct], conditional)
-    cache = _ActivationCache(model, x[distinct], condition, first_row, repeats)
+    cache = _ActivationCache(model, x[distinct], condition, first_row, shared, labels)
     x, log_observed = x.clone(), cache.prefix_log_prob
     is_hole = hole[:, 0].any(0)
     last = height * width - 1 if score else int(where[-1])
@@ -204,10 +217,12 @@ def sample_holes(
     generator: torch.Generator | None = None,
     conditional: bool = False,
     repeats: int = 1,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """`repeats` completions of each binary image x (N, 1, H, W): (N * repeats, 1, H, W); see `sample_and_score`.
-    With `conditional`, a conditional PixelCNN samples from p(x_i | x_<i, x_observed); else from p(x_i | x_<i)."""
-    return sample_and_score(model, x, known, generator, conditional, repeats, score=False)[0]
+    With `conditional`, a conditional PixelCNN samples from p(x_i | x_<i, x_observed), told `labels` (N * repeats,)
+    if given; else from p(x_i | x_<i)."""
+    return sample_and_score(model, x, known, generator, conditional, repeats, score=False, labels=labels)[0]
 
 
 @torch.no_grad()
@@ -217,6 +232,7 @@ def sample_holes_naive(
     known: torch.Tensor,
     generator: torch.Generator | None = None,
     conditional: bool = False,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The reference sampler: the whole network on the whole image once per hole pixel, in raster order."""
     check_known(x, known)
@@ -225,7 +241,7 @@ def sample_holes_naive(
     condition = _condition(model, known, conditional)
     for index in hole[:, 0].any(0).flatten().nonzero().flatten().tolist():
         r, c = divmod(index, x.shape[3])
-        p = torch.sigmoid(model(x, condition)[:, 0, r, c])
+        p = torch.sigmoid(model(x, condition, labels)[:, 0, r, c])
         draw = (u[:, 0, r, c] < p).to(x.dtype)
         x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
     return x

@@ -9,10 +9,10 @@ raster (plain) and the conditional mode. Prints wall times and ratios measured i
 quality: `asgn2.inpainting_eval.evaluate` with the profile's evaluation spec (sizes overridable), the table with 95%
 intervals, and the wall time. The models are the profile's cached checkpoints (trained on first use).
 fidelity: where the conditional model's label errors come from. Per family: how often its recogniser (the class
-logits of `ConditionNet`) names the true digit, and the classifier's agreement with completions drawn three ways:
-as the model draws them (the recogniser's class probabilities feed the network), with the recogniser's top class
-fed as a certainty, and with the true label fed as a certainty. The last shows how well the masked network follows
-a class it is told: if it is low, a better recogniser alone cannot help.
+logits of `ConditionNet`) names the true digit, and the classifier's agreement with completions drawn four ways:
+the label mixture (a digit drawn from the recogniser, then told: `inpainting.conditional`), the recogniser's
+class probabilities fed to the network as they are, its top class told, the true label told. The last shows how
+well the masked network follows a class it is told: if it is low, a better recogniser alone cannot help.
 `--condition-stages all` (any command) trains once, cached, and uses a variant whose conditioning bias enters after
 every block instead of after the first and last.
 """
@@ -47,16 +47,19 @@ def speed(args: argparse.Namespace, model, data: Data) -> None:
     print(f"bottom-half inpainting of {args.n} test digits, PixelCNN {args.profile}, {torch.get_num_threads()} threads")
     print("| mode | naive: whole network once per hole pixel, s | cached, s (median of 3) | speed-up | identical |")
     print("|---|---|---|---|---|")
+    # the conditional mode as the label mixture samples it: each digit told a digit drawn from the recogniser
+    told = torch.multinomial(model.class_log_posterior(x, known).exp(), 1, generator=generator("sampling"))[:, 0]
     for conditional in (False, True) if model.conditional else (False,):
+        labels = told if conditional else None
         times = []
         for _ in range(3):
             start = time.perf_counter()
-            fast = sample_holes(model, x, known, generator("sampling"), conditional)
+            fast = sample_holes(model, x, known, generator("sampling"), conditional, labels=labels)
             times.append(time.perf_counter() - start)
         start = time.perf_counter()
-        naive = sample_holes_naive(model, x, known, generator("sampling"), conditional)
+        naive = sample_holes_naive(model, x, known, generator("sampling"), conditional, labels)
         naive_s, fast_s = time.perf_counter() - start, statistics.median(times)
-        mode = "conditional" if conditional else "raster (plain)"
+        mode = "conditional (told a digit drawn from r)" if conditional else "raster (plain)"
         print(f"| {mode} | {naive_s:.1f} | {fast_s:.3f} | {naive_s / fast_s:.0f}x | {torch.equal(fast, naive)} |")
 
 
@@ -74,28 +77,6 @@ def quality(args: argparse.Namespace, model, data: Data) -> None:
     print(table(rows, spec.candidates))
 
 
-class FedLabels(torch.nn.Module):
-    """Wraps `ConditionNet.embed`: while `labels` (N,) is set, embeds those one-hot labels instead of the
-    recogniser's class probabilities."""
-
-    def __init__(self, embed: torch.nn.Linear) -> None:
-        super().__init__()
-        self.embed = embed
-        self.labels: torch.Tensor | None = None
-
-    def forward(self, probabilities: torch.Tensor) -> torch.Tensor:
-        if self.labels is None:
-            return self.embed(probabilities)
-        return self.embed(torch.nn.functional.one_hot(self.labels, 10).to(probabilities))
-
-
-def fed_labels(model) -> FedLabels:
-    """The model's `FedLabels`, put in place of `ConditionNet.embed` on first use."""
-    if not isinstance(model.condition.embed, FedLabels):
-        model.condition.embed = FedLabels(model.condition.embed)
-    return model.condition.embed
-
-
 @torch.no_grad()
 def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[str, ...], samples: int = 8) -> None:
     """Print the fidelity table (see the module docstring) of a conditional `model` on `digits` test digits."""
@@ -103,10 +84,16 @@ def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[st
     judge, _ = train_classifier(PROFILES[profile].classifier, (train_x, train_y), (test_x, test_y))
     order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:digits]
     x, labels = eval_binarization(test_x[order], 0), test_y[order]
-    fed = fed_labels(model)
+    everything = eval_binarization(test_x, 0)
+    for kind in kinds:  # the recogniser alone is cheap: all 10000 test digits
+        named = model.class_log_posterior(everything, hole_mask(kind, len(test_x))).argmax(1) == test_y
+        print(f"recogniser, {kind} holes: names {100 * named.float().mean():.1f}% of all {len(test_x)} test digits")
     print(f"{digits} test digits, S = {samples}; classifier agreement per completion / majority vote, %, 95% intervals")
-    print("| holes | recogniser names the digit | as drawn | recogniser's top class fed | true label fed |")
-    print("|---|---|---|---|---|")
+    print(
+        "| holes | recogniser names the digit | label mixture | recogniser's probabilities | its top class told "
+        "| true label told |"
+    )
+    print("|---|---|---|---|---|---|")
 
     def pct(values: torch.Tensor) -> str:
         mean, half = mean_and_interval(values.float())
@@ -114,15 +101,15 @@ def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[st
 
     for kind in kinds:
         known = hole_mask(kind, digits, seed=0)
-        recognised = model.logits_and_class(x, known)[1].argmax(1)
+        recognised = model.class_log_posterior(x, known).argmax(1)
         cells = []
-        for given in (None, recognised, labels):
-            fed.labels = given
-            try:
+        for told in ("mixture", None, recognised, labels):
+            if told == "mixture":
                 drawn = inpainting.conditional(model, x, known, samples, generator("sampling", 0))
-            finally:
-                fed.labels = None
-            predicted = predict(judge, drawn.flatten(0, 1)).view(digits, samples)
+            else:
+                told = None if told is None else told.repeat_interleave(samples)
+                drawn = sample_holes(model, x, known, generator("sampling", 0), True, samples, labels=told)
+            predicted = predict(judge, drawn.reshape(-1, *x.shape[1:])).view(digits, samples)
             agree = (predicted == labels[:, None]).float().mean(1)
             cells.append(f"{pct(agree)} / {pct(majority(predicted) == labels)}")
         print(f"| {kind} | {pct(recognised == labels)} | " + " | ".join(cells) + " |")
@@ -156,7 +143,7 @@ def main() -> None:
     if args.condition_stages != spec.model.condition_stages:
         model_config = dataclasses.replace(spec.model, condition_stages=args.condition_stages)
         spec = dataclasses.replace(spec, name=f"{spec.name}-stages-{args.condition_stages}", model=model_config)
-    model, _ = train_pixelcnn(spec, data[0], data[2], train_labels=data[1])
+    model, _ = train_pixelcnn(spec, data[0], data[2], train_labels=data[1], test_labels=data[3])
     {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model, data)
 
 

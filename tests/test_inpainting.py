@@ -16,6 +16,7 @@ from asgn2.inpainting import (
     distinct,
     effective_sample_size,
     inpaint,
+    label_mixture,
     nearest,
     nearest_training_digits,
     sir,
@@ -60,6 +61,28 @@ def test_cached_sampler_equals_naive(kind, conditional):
     )
     assert torch.equal(fast, naive)
     assert not torch.equal(fast[0], fast[1])  # two completions of one image differ
+
+
+def test_cached_sampler_told_labels_equals_naive():
+    model, x, known = tiny_model(), images(3), hole_mask("centre", 3, seed=5)
+    labels = torch.tensor([0, 9, 4, 4, -1, 2])  # two completions per image, each told its own digit (-1: none)
+    fast = sample_holes(model, x, known, torch.Generator().manual_seed(7), True, repeats=2, labels=labels)
+    x2, known2 = x.repeat_interleave(2, 0), known.repeat_interleave(2, 0)
+    naive = sample_holes_naive(model, x2, known2, torch.Generator().manual_seed(7), True, labels)
+    assert torch.equal(fast, naive)
+    untold = sample_holes(model, x, known, torch.Generator().manual_seed(7), True, repeats=2)
+    assert not torch.equal(fast, untold)
+
+
+def test_label_mixture_draws_the_digit_from_the_recogniser():
+    """Each completion's digit is drawn from r(y | x_obs): frequencies over 3000 draws match it."""
+    model, x, known = tiny_model(scale=0.3), images(1), hole_mask("brush", 1, seed=2)
+    posterior = model.class_log_posterior(x, known).exp()[0]
+    _, labels = label_mixture(model, x, known, samples=3000, generator=torch.Generator().manual_seed(0))
+    frequencies = torch.bincount(labels.flatten(), minlength=10).float() / 3000
+    assert (frequencies - posterior).abs().max() < 0.03
+    with pytest.raises(ValueError, match="labels are told to a conditional"):
+        sample_holes(model, x, known, labels=torch.zeros(1, dtype=torch.long))
 
 
 def test_sample_and_score_gives_the_observed_log_likelihood():

@@ -111,7 +111,8 @@ def test_submission_bundle(executed, tmp_path):
     assert names == sorted(expected + [f"written_q{k}.pdf" for k in range(1, 5)])
     assert nbformat.read(tmp_path / "Doe_Jane_Assgn2.ipynb", as_version=4) == nbformat.read(executed, as_version=4)
     q1, q2 = pdf_text(tmp_path / "programming_q1.pdf"), pdf_text(tmp_path / "programming_q2.pdf")
-    assert "class MaskedConv2d(nn.Conv2d)" in q1 and "def conditional(" in q1 and "def sir(" in q1
+    assert "class MaskedConv2d(nn.Conv2d)" in q1 and "def label_mixture(" in q1 and "def sir(" in q1
+    assert "def mixture_hole_log_prob(" in q1
     assert "class AffineCoupling(Transform)" in q2 and "def realnvp_loss(" in q2
     assert "Question 2" not in q1 and "AffineCoupling" not in q1
     assert "Question 1" not in q2 and "MaskedConv2d" not in q2

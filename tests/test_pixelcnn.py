@@ -87,12 +87,14 @@ def test_full_model_is_causal_over_all_784_pixels(continuous_input):
     assert sees[centre][(row_j[centre] == 20 - model.rows_above)].any()
 
 
-@pytest.mark.parametrize("kind", ["brush", "top", "ring"])
-def test_conditional_model_is_causal_in_the_hole_and_sees_every_observed_pixel(continuous_input, kind):
-    """logit_i of a hole pixel depends on no hole pixel at or after i, and on every observed pixel, before or after."""
+@pytest.mark.parametrize(("kind", "told"), [("brush", None), ("top", None), ("ring", None), ("top", 3), ("ring", 8)])
+def test_conditional_model_is_causal_in_the_hole_and_sees_every_observed_pixel(continuous_input, kind, told):
+    """logit_i of a hole pixel depends on no hole pixel at or after i, and on every observed pixel, before or after;
+    also when the model is told which digit to draw."""
     model = random_weights(PixelCNN(CONDITIONAL))
     known = hole_mask(kind, 1, seed=2)
-    jac = output_input_jacobian(lambda x: model(x, known.expand_as(x)))
+    labels = lambda x: None if told is None else torch.full((x.shape[0],), told)  # noqa: E731
+    jac = output_input_jacobian(lambda x: model(x, known.expand_as(x), labels(x)))
     hole = (~known).flatten()
     i, j = torch.meshgrid(torch.arange(H * W), torch.arange(H * W), indexing="ij")
     forbidden = hole[i] & hole[j] & (j >= i)
@@ -129,6 +131,67 @@ def test_exact_hole_nll_is_the_sum_of_the_per_pixel_terms():
         logit = model(torch.where(later, noise, x), known)[:, 0, r, c]
         total += -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
     assert torch.allclose(one_pass, total, atol=1e-4)
+
+
+def test_a_told_label_replaces_the_recognisers_probabilities():
+    model = random_weights(PixelCNN(CONDITIONAL)).eval()
+    x = (torch.rand(3, 1, H, W, generator=torch.Generator().manual_seed(3)) < 0.3).float()
+    known = hole_mask("top", 3)
+    assert torch.equal(model(x, known, torch.full((3,), -1)), model(x, known))  # -1: nothing told
+    told = model(x, known, torch.tensor([2, -1, 7]))
+    assert torch.equal(told[1], model(x, known)[1]) and not torch.equal(told[0], model(x, known)[0])
+    probs = pixelcnn.label_probabilities(torch.zeros(2, 10), torch.tensor([4, -1]))
+    assert probs[0].tolist() == F.one_hot(torch.tensor(4), 10).float().tolist() and torch.allclose(
+        probs[1], 0.1 * torch.ones(10)
+    )
+    with pytest.raises(ValueError, match="labels must be"):
+        model(x, known, torch.tensor([1, 2, 10]))
+    with pytest.raises(ValueError, match="labels must be a long tensor"):
+        model(x, known, torch.tensor([1.0, 2.0, 3.0]))
+
+
+def test_label_mixture_likelihood_is_a_distribution_over_the_hole():
+    """p(x_hole | x_obs) = sum_y r(y | x_obs) p(x_hole | x_obs, y), ten passes: summed over every value of a
+    four-pixel hole it is 1 (the label and the observed pixels never see a hole pixel), and each told term alone
+    also sums to 1."""
+    model = random_weights(PixelCNN(CONDITIONAL)).eval()
+    x = (torch.rand(1, 1, H, W, generator=torch.Generator().manual_seed(4)) < 0.3).float()
+    known = torch.ones_like(x, dtype=torch.bool)
+    hole = [(5, 9), (5, 10), (12, 3), (20, 20)]
+    for r, c in hole:
+        known[0, 0, r, c] = False
+    filled = x.repeat(16, 1, 1, 1)
+    for value in range(16):
+        for bit, (r, c) in enumerate(hole):
+            filled[value, 0, r, c] = float(value >> bit & 1)
+    known16 = known.expand_as(filled)
+    mixture = pixelcnn.mixture_hole_log_prob(model, filled, known16)
+    assert torch.logsumexp(mixture, 0).item() == pytest.approx(0.0, abs=1e-4)
+    told = hole_log_prob(model, filled, known16, labels=torch.full((16,), 6))
+    assert torch.logsumexp(told, 0).item() == pytest.approx(0.0, abs=1e-4)
+    log_r = model.class_log_posterior(filled, known16)
+    assert torch.allclose(log_r, log_r[:1].expand_as(log_r))  # r sees the observed pixels only
+    assert not torch.allclose(mixture, told)
+
+
+def test_training_tells_the_true_label_to_a_fraction_of_the_digits(monkeypatch):
+    model = random_weights(PixelCNN(CONDITIONAL))
+    seen = {}
+    original = model.logits_and_class
+
+    def spy(x, known, labels):
+        seen.update(known=known, labels=labels)
+        return original(x, known, labels)
+
+    monkeypatch.setattr(model, "logits_and_class", spy)
+    images = torch.randint(0, 256, (200, 1, H, W), dtype=torch.uint8)
+    labels = torch.randint(0, 10, (200,))
+    torch.manual_seed(0)
+    pixelcnn.pixelcnn_loss(model, (images, labels), p_all_holes=0.5, p_label_fed=0.5)
+    told = seen["labels"] >= 0
+    assert torch.equal(seen["labels"][told], labels[told]) and (seen["labels"][~told] == -1).all()
+    assert 70 < told.sum() < 130  # about half, digits with every pixel a hole among them
+    assert (told & ~seen["known"].flatten(1).any(1)).any()
 
 
 def test_a_plain_pixelcnn_refuses_observed_pixels():

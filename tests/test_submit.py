@@ -50,7 +50,7 @@ def test_pdf_template_is_the_compact_one_without_prompts():
     nb.cells[-1].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "42"}, execution_count=1)]
     nb.cells[-1].execution_count = 1
     latex, _ = LatexExporter(**PDF_SETTINGS).from_notebook_node(nb)
-    assert "lmargin=0.65in" in latex and r"\fvset{fontsize=\footnotesize}" in latex
+    assert "lmargin=0.65in" in latex and r"\fvset{fontsize=\fontsize{8.5}{10}\selectfont}" in latex
     body = latex.split(r"\begin{document}")[1]
     assert r"\PY{n}{x}" in body and "42" in body  # the code cell and its output, without In [1]: / Out[1]: prompts
     assert r"\prompt" not in body

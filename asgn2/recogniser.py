@@ -1,0 +1,93 @@
+"""r(y | x_observed): which digit the visible pixels of a partly hidden binary digit show.
+
+The conditional PixelCNN is a label mixture, p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y)
+(`pixelcnn.mixture_hole_log_prob`); r is this small CNN. It is trained first, on its own, as a classifier of
+stochastically binarized training digits with a random hole from the training family (`holes.training_holes`,
+never every pixel), and then frozen inside the PixelCNN's `ConditionNet`. Trained on its own it sees several times
+more partial digits per second than as an auxiliary head of the PixelCNN (measured: 87.7% against 84.0% on
+top-half holes), because a step of it costs a small fraction of a PixelCNN step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .cache import train_or_load
+from .data import eval_binarization
+from .holes import hole_mask, training_holes
+from .training import History, TrainConfig
+
+
+class Recogniser(nn.Module):
+    """LeNet-style CNN of what is observed: (x * known, known) (N, 2, 28, 28) -> class logits (N, 10).
+
+    No batch norm or dropout: each digit's output depends on that digit's observed pixels alone, in training too,
+    which the PixelCNN's exact causality (tested per digit, by autograd over a batch) needs."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(2, width, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 14 x 14
+            nn.Conv2d(width, 2 * width, 5, padding=2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),  # 7 x 7
+            nn.Flatten(),
+            nn.Linear(2 * width * 7 * 7, 128),
+            nn.ReLU(),
+            nn.Linear(128, 10),
+        )
+
+    def forward(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        """Class logits (N, 10) of binary images x (N, 1, 28, 28) seen through `known` (bool, same shape)."""
+        return self.body(torch.cat([x * known, known.to(x.dtype)], dim=1))
+
+
+@dataclass(frozen=True)
+class RecogniserSpec:
+    """Everything that makes the trained recogniser."""
+
+    name: str  # names the checkpoint file: recogniser-<name>.pt
+    train: TrainConfig
+    width: int = 16
+
+
+def recogniser_loss(model: Recogniser, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Cross-entropy (nats) of the labels given a fresh stochastic binarization of uint8 images (N, 1, 28, 28) seen
+    through a fresh training hole, both drawn from the training stream."""
+    images, labels = batch
+    x = (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()
+    known = training_holes(x.shape[0], p_all=0.0).to(x.device)
+    return F.cross_entropy(model(x, known), labels)
+
+
+@torch.no_grad()
+def accuracy(model: Recogniser, images: torch.Tensor, labels: torch.Tensor, kind: str = "top") -> float:
+    """How often the recogniser names the digit of uint8 test images (N, 1, 28, 28) seen through `kind` holes
+    (binarized with evaluation seed 0)."""
+    model.eval()
+    device = next(model.parameters()).device
+    x = eval_binarization(images).to(device)
+    predicted = model(x, hole_mask(kind, len(images)).to(device)).argmax(1).cpu()
+    return (predicted == labels).float().mean().item()
+
+
+def train_recogniser(
+    spec: RecogniserSpec,
+    train_data: tuple[torch.Tensor, torch.Tensor],
+    test_data: tuple[torch.Tensor, torch.Tensor],
+    device: torch.device | str = "cpu",
+    retrain: bool = False,
+) -> tuple[Recogniser, History]:
+    """Train (or load the finished run cached for this spec) on (uint8 images, labels); evaluations: the accuracy on
+    the first 2000 test digits with the top half hidden (`history.evals[-1]["top_half_accuracy"]`). Those are
+    harder than the test set as a whole: the default recogniser names 83% of them, 87% of all 10000."""
+    test_images, test_labels = test_data[0][:2000], test_data[1][:2000]
+    eval_fn = lambda m: {"top_half_accuracy": accuracy(m, test_images, test_labels)}  # noqa: E731
+    model = Recogniser(spec.width)
+    return train_or_load(model, "recogniser", spec, recogniser_loss, train_data, eval_fn, device, retrain)
