@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .randomness import generator
+from .randomness import generator as stream
 
 MNIST_FILES = (
     "train-images-idx3-ubyte",
@@ -106,4 +106,4 @@ def binarize(images: torch.Tensor, method: str = "threshold", generator: torch.G
 def eval_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Stochastically binarized digits (N, 1, 28, 28) for an evaluation, drawn from the "eval-binarization" stream
     with evaluation seed `seed`: disjoint from the binarizations that training draws."""
-    return binarize(images, "stochastic", generator("eval-binarization", seed))
+    return binarize(images, "stochastic", stream("eval-binarization", seed))

@@ -177,12 +177,14 @@ class PixelCNN(nn.Module):
 
     forward(x) : x (N, 1, H, W) in {0, 1} -> logits (N, 1, H, W), logit_i a function of x_<i only: p(x) factorised
     in raster order.
-    forward(x, known) (a conditional model, `condition_channels` > 0): logit_i a function of x_<i and of every
-    observed pixel (known = True), wherever it is: p(x_hole | x_observed) factorised in raster order over the hole.
-    The observed image and the mask enter through `ConditionNet` (no mask: it sees below and right of i too) as a
-    bias added after the input layer and after the last block. With no pixel observed the bias depends on the
-    position only (the conditioning path's zero padding) and the model is an ordinary PixelCNN of p(x), with a
-    learned position-dependent bias: `forward(x)` is `forward(x, known=all False)`.
+    forward(x, known, labels) (a conditional model, `condition_channels` > 0): logit_i a function of x_<i and of
+    every observed pixel (known = True), wherever it is, and of the digit each image is told (`labels`, -1: the
+    recogniser's probabilities instead): p(x_hole | x_observed, y) factorised in raster order over the hole. The
+    conditional model of inpainting is the label mixture over y (`mixture_hole_log_prob`). The observed image and the
+    mask enter through `ConditionNet` (no mask: it sees below and right of i too) as a bias added after the input
+    layer and after the last block. With no pixel observed and nothing told the bias depends on the position only
+    and the model is an ordinary PixelCNN of p(x), with a learned position-dependent bias: `forward(x)` is
+    `forward(x, known=all False)`.
     """
 
     def __init__(self, config: PixelCNNConfig | None = None) -> None:
@@ -415,15 +417,16 @@ class PixelCNNSpec:
             raise ValueError(
                 f"p_all_holes must be in [0, 1], and below 1 only for a conditional model, got {self.p_all_holes}"
             )
-        if self.recogniser is not None and (
-            self.label_weight
-            or self.recogniser.width != self.model.recogniser_width
-            or not self.model.condition_channels
-        ):
-            raise ValueError(
-                "a pretrained recogniser needs a conditional model with a recogniser of its width "
-                f"({self.recogniser.width} vs {self.model.recogniser_width}), and label_weight 0: it is frozen"
-            )
+        if self.recogniser is not None:
+            if not self.model.condition_channels or self.model.condition_net != "coarse":
+                raise ValueError("a pretrained recogniser needs a conditional model with condition_net 'coarse'")
+            if self.recogniser.width != self.model.recogniser_width:
+                raise ValueError(
+                    f"the pretrained recogniser's width ({self.recogniser.width}) must be the model's "
+                    f"recogniser_width ({self.model.recogniser_width})"
+                )
+            if self.label_weight:
+                raise ValueError("a pretrained recogniser is frozen: label_weight must be 0")
         if not 0 <= self.p_label_fed <= 1 or (self.p_label_fed > 0 and self.model.condition_net != "coarse"):
             raise ValueError(
                 f"p_label_fed must be in [0, 1], and above 0 only for a conditional model with a recogniser "
@@ -492,7 +495,9 @@ def train_pixelcnn(
     test_labels: torch.Tensor | None = None,
 ) -> tuple[PixelCNN, History]:
     """Train (or load the finished run cached for this spec) a PixelCNN on uint8 training digits (N, 1, 28, 28);
-    a spec with a recogniser trains (or loads) that first, and needs the test labels for its evaluations.
+    a spec with a recogniser trains (or loads) that first, and needs the test labels for its evaluations. A
+    finished PixelCNN checkpoint holds its frozen recogniser's weights, which are the ones used; `retrain` retrains
+    the PixelCNN only.
 
     Evaluations during training: the NLL of the first `spec.eval_images` test digits and of as many training digits,
     both binarized with evaluation seed 0 (so train and test are the same quantity: -log p(x), every pixel a hole)."""

@@ -35,8 +35,11 @@ def _classifier(name: str, epochs: int, warmup_steps: int) -> ClassifierSpec:
     return ClassifierSpec(name, TrainConfig(epochs=epochs, lr=3e-3, warmup_steps=warmup_steps, weight_decay=1e-4))
 
 
-def _recogniser(name: str, epochs: int, time_budget_s: float | None = None, max_steps: int | None = None):
-    # trained first, then frozen in the conditional PixelCNN: 3 epochs take about 60 s on a 2-core CPU
+def _recogniser(
+    name: str, epochs: int, time_budget_s: float | None = None, max_steps: int | None = None
+) -> RecogniserSpec:
+    # trained first, then frozen in the conditional PixelCNN: 3 epochs took 54 to 82 s on this 2-core CPU, so the
+    # default caps it at 60 s (the learning rate anneals by time if the cap ends the run)
     config = TrainConfig(
         epochs=epochs, max_steps=max_steps, time_budget_s=time_budget_s, lr=3e-3, warmup_steps=50, weight_decay=1e-4
     )

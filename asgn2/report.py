@@ -14,6 +14,8 @@ from typing import Any
 from .inpainting_eval import CONTEXT, KNN
 
 KEY = "asgn2"
+VOTE_NAMES = {CONTEXT: f"{KNN}-NN", "original digits": "original"}  # row names in the README's inpainting lines
+NLL_NAMES = {CONTEXT: "noise floor"}
 BEGIN, END = "<!-- results: begin (python -m asgn2 results --readme) -->", "<!-- results: end -->"
 
 
@@ -79,13 +81,11 @@ def _inpainting_lines(rows: list[dict[str, Any]], digits: int) -> list[str]:
     for holes, methods in by_family.items():
         if holes == "none":
             continue
-        vote_name = {CONTEXT: f"{KNN}-NN", "original digits": "original"}
         votes = ", ".join(
-            f"{vote_name.get(name, name)} {100 * row['vote'][0]:.1f}" for name, row in methods.items() if "vote" in row
+            f"{VOTE_NAMES.get(name, name)} {100 * row['vote'][0]:.1f}" for name, row in methods.items() if "vote" in row
         )
-        nll_name = {CONTEXT: "noise floor"}
         nll = ", ".join(
-            f"{nll_name.get(name, name)} {row['nll'][0]:.1f}" for name, row in methods.items() if "nll" in row
+            f"{NLL_NAMES.get(name, name)} {row['nll'][0]:.1f}" for name, row in methods.items() if "nll" in row
         )
         unseen = "" if next(iter(methods.values()))["seen"] else " (never in training)"
         lines.append(

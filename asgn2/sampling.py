@@ -2,8 +2,9 @@
 
 `known` is a bool tensor (N, 1, H, W), True where a pixel is observed; a sampler draws the others (the hole) in
 raster order and returns observed pixels bit for bit. With `conditional=True` a conditional PixelCNN draws from
-p(x_i | x_<i, x_observed) (every visible pixel); otherwise from p(x_i | x_<i) (what lies before the pixel only).
-`labels` (one per completion) tell a conditional PixelCNN which digit to draw (see `pixelcnn.ConditionNet`).
+p(x_i | x_<i, x_observed, y) (every visible pixel), told the digit y of each completion by `labels` (or, untold,
+with the recogniser's probabilities in its place); otherwise from p(x_i | x_<i) (what lies before the pixel only).
+`inpainting.label_mixture` draws y from the recogniser and then calls this.
 
 `sample_holes` caches every layer's activations (the route of Fast PixelCNN++, Ramachandran et al. 2017): rows
 above the current pixel are final, and a new pixel changes nothing at or left of itself in its own row, so each
@@ -55,6 +56,8 @@ class _ActivationCache:
         repeats: int,
         labels: torch.Tensor | None = None,
     ) -> None:
+        if labels is not None and repeats != 1:
+            raise ValueError("completions told their own labels share no prefix: repeats must be 1")
         self.model = model
         self.convs: list[MaskedConv2d] = [model.input] + [block.conv for block in model.blocks]
         self.kernels = [self._kernel(conv) for conv in self.convs]
@@ -220,8 +223,8 @@ def sample_holes(
     labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """`repeats` completions of each binary image x (N, 1, H, W): (N * repeats, 1, H, W); see `sample_and_score`.
-    With `conditional`, a conditional PixelCNN samples from p(x_i | x_<i, x_observed), told `labels` (N * repeats,)
-    if given; else from p(x_i | x_<i)."""
+    With `conditional`, a conditional PixelCNN samples from p(x_i | x_<i, x_observed, y), told the digits y in
+    `labels` (N * repeats,) if given; else from p(x_i | x_<i)."""
     return sample_and_score(model, x, known, generator, conditional, repeats, score=False, labels=labels)[0]
 
 

@@ -1,20 +1,24 @@
 """Inpainting with the trained PixelCNN: sampler speed, and the quality table of every method and baseline.
 
-    python benchmarks/bench_inpainting.py speed   [--profile default] [--n 64]
-    python benchmarks/bench_inpainting.py quality [--profile default] [--digits 1000] [--kinds top bottom ...]
+    python benchmarks/bench_inpainting.py speed    [--profile default] [--n 64]
+    python benchmarks/bench_inpainting.py quality  [--profile default] [--digits 1000] [--kinds top bottom ...]
+    python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
+    (any command: [--condition-stages all] [--p-label-fed P], a variant of the profile's PixelCNN)
 
 speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
 the whole network on the whole image once per hole pixel, same generator: the samples must be identical. Both the
 raster (plain) and the conditional mode. Prints wall times and ratios measured in this one run.
 quality: `asgn2.inpainting_eval.evaluate` with the profile's evaluation spec (sizes overridable), the table with 95%
-intervals, and the wall time. The models are the profile's cached checkpoints (trained on first use).
-fidelity: where the conditional model's label errors come from. Per family: how often its recogniser (the class
-logits of `ConditionNet`) names the true digit, and the classifier's agreement with completions drawn four ways:
-the label mixture (a digit drawn from the recogniser, then told: `inpainting.conditional`), the recogniser's
-class probabilities fed to the network as they are, its top class told, the true label told. The last shows how
-well the masked network follows a class it is told: if it is low, a better recogniser alone cannot help.
+intervals, the wall time, and the model's unconditional test NLL (evaluation seed 0), nothing told and as the label
+mixture. The models are the profile's cached checkpoints (trained on first use).
+fidelity: where the conditional model's label errors come from. Per family: how often its recogniser r(y | x_obs)
+names the true digit (on all test digits, then on the sample), and the classifier's agreement with completions
+drawn four ways: the label mixture (a digit drawn from the recogniser, then told: `inpainting.conditional`), the
+recogniser's class probabilities fed to the network as they are, its top class told, the true label told. The last
+shows how well the masked network follows a class it is told: if it is low, a better recogniser alone cannot help.
 `--condition-stages all` (any command) trains once, cached, and uses a variant whose conditioning bias enters after
-every block instead of after the first and last.
+every block instead of after the first and last; `--p-label-fed P` likewise, a variant that tells a fraction P of
+the training digits their true label.
 """
 
 from __future__ import annotations
@@ -30,9 +34,9 @@ from asgn2 import inpainting
 from asgn2.classifier import predict, train_classifier
 from asgn2.data import load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
-from asgn2.inpainting_eval import evaluate, majority, table
+from asgn2.inpainting_eval import evaluate, in_chunks, majority, table
 from asgn2.metrics import mean_and_interval
-from asgn2.pixelcnn import eval_binarization, train_pixelcnn
+from asgn2.pixelcnn import eval_binarization, mixture_hole_log_prob, test_nll, train_pixelcnn
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.runtime import setup
@@ -75,6 +79,14 @@ def quality(args: argparse.Namespace, model, data: Data) -> None:
         f"{args.profile}, S = {spec.samples} completions per digit and method; {time.perf_counter() - start:.0f} s"
     )
     print(table(rows, spec.candidates))
+    x = eval_binarization(test_x, 0)
+    nll = test_nll(model, x)
+    print(f"unconditional test NLL, nothing told (10000 test digits, evaluation seed 0): {nll:.2f} nats")
+    if model.conditional:  # the label mixture's own p(x): every pixel a hole, sum over the ten digits
+        nothing = torch.zeros_like(x, dtype=torch.bool)
+        with torch.no_grad():
+            mixture = -in_chunks(mixture_hole_log_prob, model, x, nothing).mean().item()
+        print(f"the label mixture's p(x), every pixel a hole (ten passes, same digits): {mixture:.2f} nats")
 
 
 @torch.no_grad()
@@ -102,13 +114,12 @@ def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[st
     for kind in kinds:
         known = hole_mask(kind, digits, seed=0)
         recognised = model.class_log_posterior(x, known).argmax(1)
+        draws = [inpainting.conditional(model, x, known, samples, generator("sampling", 0))]  # the label mixture
+        for told in (None, recognised, labels):  # the recogniser's probabilities; told its top class; the truth
+            each = None if told is None else told.repeat_interleave(samples)
+            draws.append(sample_holes(model, x, known, generator("sampling", 0), True, samples, labels=each))
         cells = []
-        for told in ("mixture", None, recognised, labels):
-            if told == "mixture":
-                drawn = inpainting.conditional(model, x, known, samples, generator("sampling", 0))
-            else:
-                told = None if told is None else told.repeat_interleave(samples)
-                drawn = sample_holes(model, x, known, generator("sampling", 0), True, samples, labels=told)
+        for drawn in draws:
             predicted = predict(judge, drawn.reshape(-1, *x.shape[1:])).view(digits, samples)
             agree = (predicted == labels[:, None]).float().mean(1)
             cells.append(f"{pct(agree)} / {pct(majority(predicted) == labels)}")
@@ -136,6 +147,7 @@ def main() -> None:
     parser.add_argument(
         "--condition-stages", choices=["ends", "all"], default="ends", help="the PixelCNN variant (all commands)"
     )
+    parser.add_argument("--p-label-fed", type=float, help="the PixelCNN variant (all commands)")
     args = parser.parse_args()
     setup()
     data = (*load_mnist("train"), *load_mnist("test"))
@@ -143,6 +155,8 @@ def main() -> None:
     if args.condition_stages != spec.model.condition_stages:
         model_config = dataclasses.replace(spec.model, condition_stages=args.condition_stages)
         spec = dataclasses.replace(spec, name=f"{spec.name}-stages-{args.condition_stages}", model=model_config)
+    if args.p_label_fed is not None and args.p_label_fed != spec.p_label_fed:
+        spec = dataclasses.replace(spec, name=f"{spec.name}-fed-{args.p_label_fed}", p_label_fed=args.p_label_fed)
     model, _ = train_pixelcnn(spec, data[0], data[2], train_labels=data[1], test_labels=data[3])
     {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model, data)
 

@@ -150,11 +150,21 @@ def test_a_told_label_replaces_the_recognisers_probabilities():
         model(x, known, torch.tensor([1.0, 2.0, 3.0]))
 
 
-def test_label_mixture_likelihood_is_a_distribution_over_the_hole():
+def mixture_model() -> PixelCNN:
+    """A conditional model whose recogniser is far from certain and whose told digit matters (default init, the
+    recogniser's and the label embedding's last layers scaled up): a mixture with several live components."""
+    torch.manual_seed(0)
+    model = PixelCNN(CONDITIONAL)
+    model.condition.embed.weight.data *= 20
+    model.condition.recognise.body[-1].weight.data *= 100
+    return model.eval()
+
+
+def test_label_mixture_likelihood_is_a_distribution_over_the_hole(monkeypatch):
     """p(x_hole | x_obs) = sum_y r(y | x_obs) p(x_hole | x_obs, y), ten passes: summed over every value of a
     four-pixel hole it is 1 (the label and the observed pixels never see a hole pixel), and each told term alone
-    also sums to 1."""
-    model = random_weights(PixelCNN(CONDITIONAL)).eval()
+    also sums to 1. A recogniser that peeks at the hole pixels breaks it (the negative control)."""
+    model = mixture_model()
     x = (torch.rand(1, 1, H, W, generator=torch.Generator().manual_seed(4)) < 0.3).float()
     known = torch.ones_like(x, dtype=torch.bool)
     hole = [(5, 9), (5, 10), (12, 3), (20, 20)]
@@ -165,13 +175,24 @@ def test_label_mixture_likelihood_is_a_distribution_over_the_hole():
         for bit, (r, c) in enumerate(hole):
             filled[value, 0, r, c] = float(value >> bit & 1)
     known16 = known.expand_as(filled)
-    mixture = pixelcnn.mixture_hole_log_prob(model, filled, known16)
-    assert torch.logsumexp(mixture, 0).item() == pytest.approx(0.0, abs=1e-4)
-    told = hole_log_prob(model, filled, known16, labels=torch.full((16,), 6))
-    assert torch.logsumexp(told, 0).item() == pytest.approx(0.0, abs=1e-4)
-    log_r = model.class_log_posterior(filled, known16)
+    with torch.no_grad():
+        log_r = model.class_log_posterior(filled, known16)
+        mixture = pixelcnn.mixture_hole_log_prob(model, filled, known16)
+        told = [hole_log_prob(model, filled, known16, labels=torch.full((16,), y)) for y in range(10)]
     assert torch.allclose(log_r, log_r[:1].expand_as(log_r))  # r sees the observed pixels only
-    assert not torch.allclose(mixture, told)
+    assert log_r.exp().max() < 0.9 and mixture.exp().max() < 0.5  # neither r nor the hole is a certainty
+    assert torch.logsumexp(mixture, 0).item() == pytest.approx(0.0, abs=1e-5)
+    for term in told:
+        assert torch.logsumexp(term, 0).item() == pytest.approx(0.0, abs=1e-5)
+    assert (told[0] - told[6]).abs().max() > 0.1  # the told digit matters
+
+    def peeking(x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        return model.condition.recognise(x, torch.ones_like(known)).log_softmax(1)
+
+    monkeypatch.setattr(model, "class_log_posterior", peeking)
+    with torch.no_grad():
+        leaky = pixelcnn.mixture_hole_log_prob(model, filled, known16)
+    assert abs(torch.logsumexp(leaky, 0).item()) > 1e-4
 
 
 def test_training_tells_the_true_label_to_a_fraction_of_the_digits(monkeypatch):

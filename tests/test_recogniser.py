@@ -51,8 +51,13 @@ def test_recogniser_learns_and_the_pixelcnn_keeps_it_frozen(mnist_train, mnist_t
 
 def test_spec_checks_the_recogniser():
     spec = RecogniserSpec("test", TrainConfig(), width=8)
-    with pytest.raises(ValueError, match="recogniser of its width"):
+    with pytest.raises(ValueError, match="recogniser_width"):
         PixelCNNSpec("t", PixelCNNConfig(condition_channels=4), TrainConfig(), p_all_holes=0.5, recogniser=spec)
-    with pytest.raises(ValueError, match="label_weight 0"):
-        config = PixelCNNConfig(condition_channels=4, recogniser_width=8)
+    config = PixelCNNConfig(condition_channels=4, recogniser_width=8)
+    with pytest.raises(ValueError, match="label_weight must be 0"):
         PixelCNNSpec("t", config, TrainConfig(), p_all_holes=0.5, label_weight=1.0, recogniser=spec)
+    with pytest.raises(ValueError, match="condition_net 'coarse'"):
+        PixelCNNSpec("t", PixelCNNConfig(recogniser_width=8), TrainConfig(), recogniser=spec)
+    unet = PixelCNNConfig(condition_channels=4, condition_net="unet", recogniser_width=8)
+    with pytest.raises(ValueError, match="condition_net 'coarse'"):
+        PixelCNNSpec("t", unet, TrainConfig(), p_all_holes=0.5, recogniser=spec)
