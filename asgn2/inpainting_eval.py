@@ -172,13 +172,13 @@ def evaluate(
     The first row is the classifier on the original (binarized) digits."""
     device = next(model.parameters()).device
     order = torch.randperm(len(test_images), generator=generator("subsets", spec.seed))[: spec.digits]
-    truth = eval_binarization(test_images[order], spec.seed).to(device)
-    labels = test_labels[order]
+    grey, labels = test_images[order], test_labels[order]
+    truth = eval_binarization(grey, spec.seed).to(device)
     train_binary = binarize(train_images, "stochastic", generator("baselines", spec.seed))
     original = (predict(judge, truth).cpu() == labels).float()
     rows = [_row("none", "original digits", agree=original, vote=original)]
     for kind in spec.kinds:
-        rows += evaluate_family(model, judge, truth, labels, train_binary, train_labels, kind, spec, test_images[order])
+        rows += evaluate_family(model, judge, truth, labels, train_binary, train_labels, kind, spec, grey)
     return rows
 
 

@@ -289,13 +289,13 @@ class PixelCNN(nn.Module):
 
     def class_log_posterior(self, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
         """log r(y | x_observed), (N, 10): the recogniser's log-probabilities of the ten digits, a function of the
-        observed pixels only (the label mixture of `mixture_hole_log_prob` draws its label from it)."""
-        class_logits = self._conditioning(x, known)[1]
-        if class_logits is None:
+        observed pixels only (the label mixture of `mixture_hole_log_prob` draws its label from it). The recogniser
+        alone: the rest of `ConditionNet` is not needed for it."""
+        if not self.conditional or not isinstance(self.condition, ConditionNet):
             raise ValueError(
                 "the label mixture needs a conditional PixelCNN with a recogniser (condition_net 'coarse')"
             )
-        return class_logits.log_softmax(1)
+        return self.condition.recognise(x, known).log_softmax(1)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log p(x) in nats, (N,): the sum over pixels of the Bernoulli log-likelihoods."""

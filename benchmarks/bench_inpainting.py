@@ -39,6 +39,7 @@ from asgn2.metrics import mean_and_interval
 from asgn2.pixelcnn import eval_binarization, mixture_hole_log_prob, test_nll, train_pixelcnn
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
+from asgn2.recogniser import accuracy as recogniser_accuracy
 from asgn2.runtime import setup
 from asgn2.sampling import sample_holes, sample_holes_naive
 
@@ -96,10 +97,9 @@ def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[st
     judge, _ = train_classifier(PROFILES[profile].classifier, (train_x, train_y), (test_x, test_y))
     order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:digits]
     x, labels = eval_binarization(test_x[order], 0), test_y[order]
-    everything = eval_binarization(test_x, 0)
     for kind in kinds:  # the recogniser alone is cheap: all 10000 test digits
-        named = model.class_log_posterior(everything, hole_mask(kind, len(test_x))).argmax(1) == test_y
-        print(f"recogniser, {kind} holes: names {100 * named.float().mean():.1f}% of all {len(test_x)} test digits")
+        named = recogniser_accuracy(model.condition.recognise, test_x, test_y, kind)
+        print(f"recogniser, {kind} holes: names {100 * named:.1f}% of all {len(test_x)} test digits")
     print(f"{digits} test digits, S = {samples}; classifier agreement per completion / majority vote, %, 95% intervals")
     print(
         "| holes | recogniser names the digit | label mixture | recogniser's probabilities | its top class told "

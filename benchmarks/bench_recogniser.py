@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-import torch
-
 from asgn2.data import binarize, eval_binarization, load_mnist
 from asgn2.holes import hole_mask
 from asgn2.inpainting import nearest_training_digits
 from asgn2.inpainting_eval import KNN, majority
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
-from asgn2.recogniser import train_recogniser
+from asgn2.recogniser import accuracy, train_recogniser
 from asgn2.runtime import setup
 
 KINDS = ("top", "left", "right", "centre", "brush", "ring")
@@ -33,7 +31,8 @@ def main() -> None:
     args = parser.parse_args()
     setup()
     train_data, test_data = load_mnist("train"), load_mnist("test")
-    x, labels = eval_binarization(test_data[0][: args.digits]), test_data[1][: args.digits]
+    images, labels = test_data[0][: args.digits], test_data[1][: args.digits]
+    x = eval_binarization(images)  # for the k-NN vote; `accuracy` binarizes the same way
     train_binary = binarize(train_data[0], "stochastic", generator("baselines", 0))
     base = PROFILES["default"].pixelcnn.recogniser
     rows = []
@@ -41,9 +40,8 @@ def main() -> None:
         config = dataclasses.replace(base.train, epochs=epochs, time_budget_s=None)
         spec = dataclasses.replace(base, name=f"bench-{epochs}", train=config)
         model, history = train_recogniser(spec, train_data, test_data, retrain=True)
-        with torch.no_grad():
-            accuracy = [(model(x, hole_mask(k, len(x))).argmax(1) == labels).float().mean().item() for k in KINDS]
-        rows.append((f"recogniser, {epochs} epochs ({history.steps} steps, {history.wall_time_s:.0f} s)", accuracy))
+        named = [accuracy(model, images, labels, kind) for kind in KINDS]
+        rows.append((f"recogniser, {epochs} epochs ({history.steps} steps, {history.wall_time_s:.0f} s)", named))
     knn = []
     for kind in KINDS:
         neighbours = nearest_training_digits(x, hole_mask(kind, len(x)), train_binary, k=KNN)
