@@ -102,10 +102,16 @@ def conditional(
     return label_mixture(model, images, known, samples, generator)[0]
 
 
+@torch.no_grad()
 def label_mixture(
     model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`conditional`, and the digit each completion was told, (N, S)."""
+    """S completions per image from the label mixture, (N, S, 1, H, W), and the digit each was told, (N, S).
+
+    A label y ~ r(y | x_observed) per completion (the recogniser's posterior, `PixelCNN.class_log_posterior`), then
+    the hole pixels in raster order from p(x_i | x_<i, x_observed, y) by the cached sampler. Both steps see the
+    observed pixels only: exact draws from p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y).
+    """
     _check(images, known, samples)
     if not model.conditional:
         raise ValueError("conditional inpainting needs a conditional PixelCNN (condition_channels > 0)")

@@ -282,8 +282,8 @@ class PixelCNN(nn.Module):
         self, x: torch.Tensor, known: torch.Tensor | None = None, labels: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The pixel logits (N, 1, H, W) and, for a conditional model, the class logits (N, 10) that `ConditionNet`
-        reads from the observed pixels (trained with the labels as an auxiliary task; None otherwise). `labels`
-        (N,): the digit each image is told to be (-1: the recogniser's probabilities), see `ConditionNet`."""
+        reads from the observed pixels (the frozen recogniser's; None for a plain PixelCNN). `labels` (N,): the
+        digit each image is told to be (-1: the recogniser's probabilities), see `ConditionNet`."""
         features, class_logits = self._conditioning(x, known, labels)
         return self.head(self.stage_outputs(x, features)[-1]), class_logits
 
@@ -445,13 +445,16 @@ def pixelcnn_loss(
     """Negative log-likelihood of the hole pixels of a fresh stochastic binarization of uint8 images, in nats per
     pixel (summed over hole pixels, divided by all pixels: with every pixel a hole, the mean NLL per pixel).
 
-    batch: uint8 images (N, 1, 28, 28), or (images, labels (N,)) for the auxiliary label loss.
+    batch: uint8 images (N, 1, 28, 28), or (images, labels (N,)): the true labels, told to a fraction
+    `p_label_fed` of the digits (and, with `label_weight` > 0, the targets of the label loss of a spec without a
+    pretrained recogniser, kept for the benchmarks of earlier designs).
     Drawing a new binarization every time a digit is seen (training stream, saved in checkpoints) acts as data
     augmentation; the test set is binarized once per evaluation seed, from its own stream (`eval_binarization`).
     A conditional model is trained on holes from `holes.training_holes` (a fraction `p_all_holes` of them every
-    pixel), drawn from the training stream too; with `label_weight` > 0 its `ConditionNet` also learns to name the
-    digit from the observed pixels (cross-entropy in nats, times `label_weight`, on digits with something observed),
-    and a fraction `p_label_fed` of the digits (drawn from the training stream) is told its true label.
+    pixel), drawn from the training stream too, and a fraction `p_label_fed` of the digits (drawn from the training
+    stream) is told its true label: the network learns p(x_hole | x_obs, y), the label mixture's component. With
+    `label_weight` > 0 its `ConditionNet` also learns to name the digit (cross-entropy in nats, times `label_weight`,
+    on digits with something observed).
     """
     images, labels = (batch, None) if isinstance(batch, torch.Tensor) else batch
     x = (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()

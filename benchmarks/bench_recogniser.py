@@ -1,8 +1,9 @@
 """How well the recogniser r(y | x_obs) names a partly hidden digit, by training length.
 
-    python benchmarks/bench_recogniser.py [--epochs 3 6] [--digits 2000]
+    python benchmarks/bench_recogniser.py [--epochs 3 6] [--widths 16] [--time-budget S] [--digits 2000]
 
-For each length, the default profile's recogniser spec with that many epochs (no time cap), trained from scratch
+For each width and length, the default profile's recogniser spec with that width and that many epochs (no time cap,
+or --time-budget seconds: the learning rate then anneals by time, as in the default profile), trained from scratch
 (not cached), then its accuracy per hole family on the first --digits test digits (evaluation seed 0), next to the
 10-nearest-neighbour vote on the same observed pixels. Prints a table and the training times.
 """
@@ -27,6 +28,8 @@ KINDS = ("top", "left", "right", "centre", "brush", "ring")
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, nargs="+", default=[3, 6])
+    parser.add_argument("--widths", type=int, nargs="+", default=[16])
+    parser.add_argument("--time-budget", type=float, default=None)
     parser.add_argument("--digits", type=int, default=2000)
     args = parser.parse_args()
     setup()
@@ -36,12 +39,14 @@ def main() -> None:
     train_binary = binarize(train_data[0], "stochastic", generator("baselines", 0))
     base = PROFILES["default"].pixelcnn.recogniser
     rows = []
-    for epochs in args.epochs:
-        config = dataclasses.replace(base.train, epochs=epochs, time_budget_s=None)
-        spec = dataclasses.replace(base, name=f"bench-{epochs}", train=config)
-        model, history = train_recogniser(spec, train_data, test_data, retrain=True)
-        named = [accuracy(model, images, labels, kind) for kind in KINDS]
-        rows.append((f"recogniser, {epochs} epochs ({history.steps} steps, {history.wall_time_s:.0f} s)", named))
+    for width in args.widths:
+        for epochs in args.epochs:
+            config = dataclasses.replace(base.train, epochs=epochs, time_budget_s=args.time_budget)
+            spec = dataclasses.replace(base, name=f"bench-{width}-{epochs}", train=config, width=width)
+            model, history = train_recogniser(spec, train_data, test_data, retrain=True)
+            named = [accuracy(model, images, labels, kind) for kind in KINDS]
+            run = f"{history.steps} steps, {history.wall_time_s:.0f} s"
+            rows.append((f"recogniser, width {width}, {epochs} epochs ({run})", named))
     knn = []
     for kind in KINDS:
         neighbours = nearest_training_digits(x, hole_mask(kind, len(x)), train_binary, k=KNN)
