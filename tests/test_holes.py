@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 
-from asgn2.holes import HOLE_KINDS, SEEN, UNSEEN, hole_mask, training_holes
+from asgn2.holes import HOLE_KINDS, SEEN, UNSEEN, _brush_strokes, hole_mask, training_holes
 
 
 @pytest.mark.parametrize("kind", HOLE_KINDS)
@@ -45,3 +47,28 @@ def test_training_family_is_broad_and_reproducible():
 
 def test_families_are_named_once():
     assert set(SEEN).isdisjoint(UNSEEN) and len(HOLE_KINDS) == len(set(HOLE_KINDS))
+
+
+def _brush_strokes_one_segment_at_a_time(generator: torch.Generator) -> torch.Tensor:
+    """The obvious painter: each segment's 8 discs OR-ed into the mask as it is drawn (the same draws, in order)."""
+    rows, cols = torch.meshgrid(torch.arange(28).float(), torch.arange(28).float(), indexing="ij")
+    hole = torch.zeros(28, 28, dtype=torch.bool)
+    uniform = lambda: float(torch.rand((), generator=generator))  # noqa: E731
+    for _ in range(int(torch.randint(1, 4, (), generator=generator))):
+        y, x = uniform() * 28, uniform() * 28
+        radius = 1.5 + uniform()
+        for _ in range(int(torch.randint(3, 7, (), generator=generator))):
+            angle, length = uniform() * 2 * math.pi, 3 + uniform() * 6
+            t = torch.linspace(0, 1, 8)[:, None, None]
+            cy, cx = y + t * length * math.sin(angle), x + t * length * math.cos(angle)
+            hole |= ((rows - cy) ** 2 + (cols - cx) ** 2 <= radius**2).any(0)
+            y = min(max(y + length * math.sin(angle), 0.0), 27.0)
+            x = min(max(x + length * math.cos(angle), 0.0), 27.0)
+    return hole
+
+
+def test_brush_strokes_equal_the_segment_by_segment_painter():
+    """All discs are painted in one operation; the masks (evaluation and training) must not change by it."""
+    for seed in range(200):
+        fast = _brush_strokes(torch.Generator().manual_seed(seed))
+        assert torch.equal(fast, _brush_strokes_one_segment_at_a_time(torch.Generator().manual_seed(seed))), seed
