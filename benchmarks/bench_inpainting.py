@@ -2,6 +2,7 @@
 
     python benchmarks/bench_inpainting.py speed    [--profile default] [--n 64]
     python benchmarks/bench_inpainting.py quality  [--profile default] [--digits 1000] [--kinds top bottom ...]
+                                                   [--samples S]
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
     (any command: [--condition-stages all] [--p-label-fed P], a variant of the profile's PixelCNN)
 
@@ -71,6 +72,8 @@ def speed(args: argparse.Namespace, model, data: Data) -> None:
 def quality(args: argparse.Namespace, model, data: Data) -> None:
     spec = PROFILES[args.profile].inpainting
     spec = dataclasses.replace(spec, digits=args.digits or spec.digits, kinds=tuple(args.kinds or spec.kinds))
+    if args.samples:  # sir needs at least S candidates
+        spec = dataclasses.replace(spec, samples=args.samples, candidates=max(spec.candidates, args.samples))
     train_x, train_y, test_x, test_y = data
     judge, _ = train_classifier(PROFILES[args.profile].classifier, (train_x, train_y), (test_x, test_y))
     start = time.perf_counter()
@@ -148,6 +151,9 @@ def main() -> None:
         "--condition-stages", choices=["ends", "all"], default="ends", help="the PixelCNN variant (all commands)"
     )
     parser.add_argument("--p-label-fed", type=float, help="the PixelCNN variant (all commands)")
+    parser.add_argument(
+        "--samples", type=int, help="quality: S completions per digit and method (default: the profile's; K >= S)"
+    )
     args = parser.parse_args()
     setup()
     data = (*load_mnist("train"), *load_mnist("test"))
