@@ -4,7 +4,8 @@
 
 Per batch, median of --repeats timings: `holes.training_holes` for the recogniser's batches (128 digits, never every
 pixel a hole) and the PixelCNN's (64 digits, half of them every pixel), and, beside them, one training step of the
-default recogniser and of the default PixelCNN on such a batch (forward, backward, AdamW). The share column is the
+default recogniser and of the default PixelCNN on such a batch (forward, backward, AdamW; the PixelCNN's recogniser
+frozen, as in training; random uint8 images and labels, which cost the same as digits). The share column is the
 holes' part of a step that draws them. Also the evaluation family `hole_mask("brush", 1000)`.
 """
 
@@ -55,6 +56,7 @@ def main() -> None:
     labels = torch.randint(0, 10, (128,))
     recogniser = Recogniser(profile.pixelcnn.recogniser.width)
     pixelcnn = PixelCNN(profile.pixelcnn.model)
+    pixelcnn.condition.recognise.requires_grad_(False)  # pretrained and frozen in training (`train_pixelcnn`)
     p_all, p_fed = profile.pixelcnn.p_all_holes, profile.pixelcnn.p_label_fed
     rows = [
         (

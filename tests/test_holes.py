@@ -70,5 +70,6 @@ def _brush_strokes_one_segment_at_a_time(generator: torch.Generator) -> torch.Te
 def test_brush_strokes_equal_the_segment_by_segment_painter():
     """All discs are painted in one operation; the masks (evaluation and training) must not change by it."""
     for seed in range(200):
-        fast = _brush_strokes(torch.Generator().manual_seed(seed))
-        assert torch.equal(fast, _brush_strokes_one_segment_at_a_time(torch.Generator().manual_seed(seed))), seed
+        fast_generator, slow_generator = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        assert torch.equal(_brush_strokes(fast_generator), _brush_strokes_one_segment_at_a_time(slow_generator)), seed
+        assert torch.equal(fast_generator.get_state(), slow_generator.get_state())  # the same draws, so later masks too
