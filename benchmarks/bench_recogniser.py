@@ -1,4 +1,4 @@
-"""How well the recogniser r(y | x_obs) names a partly hidden digit, by training length.
+"""How well the recogniser r(y | x_obs) names a partly hidden digit, by training length and width.
 
     python benchmarks/bench_recogniser.py [--epochs 3 6] [--widths 16] [--time-budget S] [--digits 2000]
 

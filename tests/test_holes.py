@@ -68,7 +68,7 @@ def _brush_strokes_one_segment_at_a_time(generator: torch.Generator) -> torch.Te
 
 
 def test_brush_strokes_equal_the_segment_by_segment_painter():
-    """All discs are painted in one operation; the masks (evaluation and training) must not change by it."""
+    """The discs are painted five segments at a time; the masks (evaluation and training) must not change by it."""
     for seed in range(200):
         fast_generator, slow_generator = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
         assert torch.equal(_brush_strokes(fast_generator), _brush_strokes_one_segment_at_a_time(slow_generator)), seed
