@@ -93,20 +93,21 @@ def _brush_strokes(generator: torch.Generator | None) -> torch.Tensor:
     busy CPU made one big operation many times slower than the old loop. Same float32 arithmetic per disc centre as
     then, so the same generator gives the same mask."""
     uniform = lambda: float(torch.rand((), generator=generator))  # noqa: E731
-    starts, lengths, angles, radii = [], [], [], []  # one entry per segment: where it starts, how long, which way
+    starts, lengths, directions, radii = [], [], [], []  # per segment: where it starts, how long, which way (sin, cos)
     for _ in range(int(torch.randint(1, 4, (), generator=generator))):
         y, x = uniform() * H, uniform() * W
         radius = 1.5 + uniform()
         for _ in range(int(torch.randint(3, 7, (), generator=generator))):
             angle, length = uniform() * 2 * math.pi, 3 + uniform() * 6
+            dy, dx = math.sin(angle), math.cos(angle)
             starts.append((y, x))
             lengths.append(length)
-            angles.append((math.sin(angle), math.cos(angle)))
+            directions.append((dy, dx))
             radii.append(radius**2)
-            y = min(max(y + length * math.sin(angle), 0.0), H - 1.0)
-            x = min(max(x + length * math.cos(angle), 0.0), W - 1.0)
+            y = min(max(y + length * dy, 0.0), H - 1.0)
+            x = min(max(x + length * dx, 0.0), W - 1.0)
     t = torch.linspace(0, 1, 8)[None, :]  # 8 disc centres along each segment
-    start, sin_cos = torch.tensor(starts), torch.tensor(angles)
+    start, sin_cos = torch.tensor(starts), torch.tensor(directions)
     along = t * torch.tensor(lengths)[:, None]  # (segments, 8), float32 as when painted one segment at a time
     cy = (start[:, :1] + along * sin_cos[:, :1]).flatten()[:, None, None]
     cx = (start[:, 1:] + along * sin_cos[:, 1:]).flatten()[:, None, None]
