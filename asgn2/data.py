@@ -6,7 +6,9 @@ its decoded tensors once (`.data`, `.targets`) and batch them ourselves.
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -43,6 +45,19 @@ def _missing_files(root: Path) -> list[str]:
     return [name for name in MNIST_FILES if not (raw / name).is_file()]
 
 
+def _unpack_archives(root: Path) -> None:
+    """Unpack `<file>.gz` wherever only the archive is in `<root>/MNIST/raw/` (as the MNIST site serves them), each
+    through a temporary file renamed into place, so an interrupted unpack never leaves a truncated file."""
+    raw = root / "MNIST" / "raw"
+    for name in MNIST_FILES:
+        target, archive = raw / name, raw / f"{name}.gz"
+        if archive.is_file() and not target.is_file():
+            partial = raw / f"{name}.partial"
+            with gzip.open(archive, "rb") as src, open(partial, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            partial.replace(target)
+
+
 def load_mnist(
     split: str = "train", root: str | os.PathLike | None = None, download: bool | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,6 +71,7 @@ def load_mnist(
     from torchvision.datasets import MNIST  # deferred: torchvision is slow to import
 
     root = data_root(root)
+    _unpack_archives(root)
     missing = _missing_files(root)
     if missing and not _download_allowed(download):
         raise FileNotFoundError(
@@ -101,6 +117,12 @@ def binarize(images: torch.Tensor, method: str = "threshold", generator: torch.G
         uniform = torch.rand(images.shape, generator=generator)
         return (uniform < images.to(torch.float32) / 255.0).to(torch.float32)
     raise ValueError(f"method must be one of {BINARIZE_METHODS}, got {method!r}")
+
+
+def fresh_binarization(images: torch.Tensor) -> torch.Tensor:
+    """A new Bernoulli draw per pixel of uint8 images (N, 1, H, W), float {0., 1.}, from the global (training)
+    stream on the images' device: training sees every digit binarized anew each time (data augmentation)."""
+    return (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()
 
 
 def eval_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cache import train_or_load
-from .data import IMAGE_SHAPE, eval_binarization
+from .data import IMAGE_SHAPE, eval_binarization, fresh_binarization
 from .holes import training_holes
 from .recogniser import Recogniser, RecogniserSpec, train_recogniser
 from .training import History, TrainConfig
@@ -281,9 +281,9 @@ class PixelCNN(nn.Module):
     def logits_and_class(
         self, x: torch.Tensor, known: torch.Tensor | None = None, labels: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """The pixel logits (N, 1, H, W) and, for a conditional model, the class logits (N, 10) that `ConditionNet`
-        reads from the observed pixels (the frozen recogniser's; None for a plain PixelCNN). `labels` (N,): the
-        digit each image is told to be (-1: the recogniser's probabilities), see `ConditionNet`."""
+        """The pixel logits (N, 1, H, W) and the class logits (N, 10) that `ConditionNet`'s recogniser reads from
+        the observed pixels (None for a plain PixelCNN and for the U-Net conditioning path, which names no digit).
+        `labels` (N,): the digit each image is told to be (-1: the recogniser's probabilities), see `ConditionNet`."""
         features, class_logits = self._conditioning(x, known, labels)
         return self.head(self.stage_outputs(x, features)[-1]), class_logits
 
@@ -323,10 +323,7 @@ def hole_log_prob(
     log p(x_hole | x_observed, y)); for a plain PixelCNN, or with `conditional=False`, it is the raster-order
     likelihood of the hole given the pixels before each hole pixel only.
     """
-    if conditional and model.conditional:
-        log_p = pixel_log_probs(model, x, known, labels)
-    else:
-        log_p = pixel_log_probs(model, x, None, labels)
+    log_p = pixel_log_probs(model, x, known if conditional and model.conditional else None, labels)
     return (log_p * ~known).flatten(1).sum(1)
 
 
@@ -457,7 +454,7 @@ def pixelcnn_loss(
     on digits with something observed).
     """
     images, labels = (batch, None) if isinstance(batch, torch.Tensor) else batch
-    x = (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()
+    x = fresh_binarization(images)
     if not model.conditional or p_all_holes >= 1:
         return F.binary_cross_entropy_with_logits(model(x), x)
     known = training_holes(x.shape[0], p_all=p_all_holes).to(x.device)

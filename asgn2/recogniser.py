@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cache import train_or_load
-from .data import eval_binarization
+from .data import eval_binarization, fresh_binarization
 from .holes import hole_mask, training_holes
 from .training import History, TrainConfig
 
@@ -61,7 +61,7 @@ def recogniser_loss(model: Recogniser, batch: tuple[torch.Tensor, torch.Tensor])
     """Cross-entropy (nats) of the labels given a fresh stochastic binarization of uint8 images (N, 1, 28, 28) seen
     through a fresh training hole, both drawn from the training stream."""
     images, labels = batch
-    x = (torch.rand(images.shape, device=images.device) < images.float() / 255.0).float()
+    x = fresh_binarization(images)
     known = training_holes(x.shape[0], p_all=0.0).to(x.device)
     return F.cross_entropy(model(x, known), labels)
 

@@ -175,7 +175,8 @@ def sample_and_score(
     importance weight of a raster completion for sampling-importance-resampling.
 
     It visits the positions from the start of the first row with a hole pixel (in any image) to the last hole pixel
-    (to the last pixel if `score`), computing one position of every layer per step and a logit where one is needed.
+    (to the last pixel if `score`), computing one position of every layer per step and a logit where one is needed,
+    `chunk_rows` rows at a time (memory stays bounded; the same samples and scores as in one go).
     Same completions as `sample_holes_naive` on `x.repeat_interleave(repeats, 0)`. `labels` (N * repeats,), with
     `conditional`: the digit each completion is told to be.
     """
@@ -187,30 +188,79 @@ def sample_and_score(
         raise ValueError("labels are told to a conditional PixelCNN: use them with conditional=True")
     model.eval()
     x, known = x.repeat_interleave(repeats, 0), known.repeat_interleave(repeats, 0)
-    hole, u = ~known, _uniforms(x, generator)
-    where = hole[:, 0].any(0).flatten().nonzero().flatten()  # raster indices with a hole in some image
+    u = _uniforms(x, generator)
+    is_hole = (~known)[:, 0].any(0)  # (H, W): a hole in some image
+    where = is_hole.flatten().nonzero().flatten()
     if where.numel() == 0:
         return x.clone(), (model.log_prob(x) if score else None)  # every pixel observed
-    width, height = x.shape[3], x.shape[2]
-    first_row = int(where[0]) // width
+    height, width = x.shape[2:]
+    visit = range(int(where[0]) // width * width, height * width if score else int(where[-1]) + 1)
     # the completions of one image share its cached prefix, unless each is told its own label
-    distinct, shared = (slice(None, None, repeats), repeats) if labels is None else (slice(None), 1)
+    shared = repeats if labels is None else 1
+    size = chunk_rows(model, x, shared)
+    parts = [
+        sample_rows(
+            model,
+            x[i : i + size],
+            known[i : i + size],
+            u[i : i + size],
+            conditional,
+            shared,
+            None if labels is None else labels[i : i + size],
+            is_hole.tolist(),
+            visit,
+            score,
+        )
+        for i in range(0, x.shape[0], size)
+    ]
+    return torch.cat([out for out, _ in parts]), torch.cat([s for _, s in parts]) if score else None
+
+
+CACHE_BYTES_CPU = 2**30
+
+
+def chunk_rows(model: PixelCNN, x: torch.Tensor, shared: int = 1) -> int:
+    """How many rows of x (N, 1, H, W) to sample at once, in whole groups of `shared`: as many as keep the activation
+    cache (every masked convolution's padded input) within a GiB on a CPU, a quarter of the free memory on a GPU.
+    A thousand digits with eight completions each would otherwise hold 5 GB (default model) or 47 GB (`full`)."""
+    height, width = x.shape[2:]
+    convs = [model.input] + [block.conv for block in model.blocks]
+    row = sum((height + c.kernel_size[0] - 1) * (width + c.kernel_size[1] - 1) * c.in_channels for c in convs)
+    budget = torch.cuda.mem_get_info(x.device)[0] // 4 if x.device.type == "cuda" else CACHE_BYTES_CPU
+    return max(1, budget // (row * x.element_size() * shared)) * shared
+
+
+def sample_rows(
+    model: PixelCNN,
+    x: torch.Tensor,
+    known: torch.Tensor,
+    u: torch.Tensor,
+    conditional: bool,
+    shared: int,
+    labels: torch.Tensor | None,
+    is_hole: list[list[bool]],
+    visit: range,
+    score: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`sample_and_score` on rows x (whole groups of `shared` completions of one image), uniforms u, visiting the
+    raster positions `visit` (the same for every chunk: a chunk's samples and scores are those of the whole)."""
+    hole, width = ~known, x.shape[3]
+    first_row = visit.start // width
+    distinct = slice(None, None, shared)
     condition = _condition(model, known[distinct], conditional)
     cache = _ActivationCache(model, x[distinct], condition, first_row, shared, labels)
     x, log_observed = x.clone(), cache.prefix_log_prob
-    is_hole = hole[:, 0].any(0)
-    last = height * width - 1 if score else int(where[-1])
-    for index in range(first_row * width, last + 1):
+    for index in visit:
         r, c = divmod(index, width)
-        logit = cache.step(r, c, logit=score or bool(is_hole[r, c]))
-        if bool(is_hole[r, c]):
+        logit = cache.step(r, c, logit=score or is_hole[r][c])
+        if is_hole[r][c]:
             draw = (u[:, 0, r, c] < torch.sigmoid(logit)).to(x.dtype)
             x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
             cache.set_pixel(r, c, x[:, 0, r, c])
         if score:
             log_p = -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
             log_observed = log_observed + log_p * known[:, 0, r, c]
-    return x, log_observed if score else None
+    return x, log_observed
 
 
 def sample_holes(

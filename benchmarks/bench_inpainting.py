@@ -4,7 +4,8 @@
     python benchmarks/bench_inpainting.py quality  [--profile default] [--digits 1000] [--kinds top bottom ...]
                                                    [--samples S]
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
-    (any command: [--condition-stages all] [--p-label-fed P], a variant of the profile's PixelCNN)
+    (any command: [--condition-stages all] [--p-label-fed P] [--time-budget S [--epochs E]]
+     [--recogniser-budget S], a variant of the profile's PixelCNN; [--judge PROFILE] [--device cuda])
 
 speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
 the whole network on the whole image once per hole pixel, same generator: the samples must be identical. Both the
@@ -19,13 +20,19 @@ recogniser's class probabilities fed to the network as they are, its top class t
 shows how well the masked network follows a class it is told: if it is low, a better recogniser alone cannot help.
 `--condition-stages all` (any command) trains once, cached, and uses a variant whose conditioning bias enters after
 every block instead of after the first and last; `--p-label-fed P` likewise, a variant that tells a fraction P of
-the training digits their true label.
+the training digits their true label; `--time-budget S` one trained for S seconds (no step cap; `--epochs E`, default
+the profile's, caps it too; the learning rate anneals by time) and `--recogniser-budget S` caps its recogniser's
+training likewise: what more training, or the `full` profile's network, buys. Every variant is cached under its own
+name. `--judge PROFILE`: whose classifier scores the completions (default: the profile's own; `--judge default` keeps
+a `full` model comparable with the default table). Models train and sample on `--device` (default: cuda, then mps,
+then cpu).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import statistics
 import time
 
@@ -37,7 +44,7 @@ from asgn2.data import load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
 from asgn2.inpainting_eval import evaluate, in_chunks, majority, table
 from asgn2.metrics import mean_and_interval
-from asgn2.pixelcnn import eval_binarization, mixture_hole_log_prob, test_nll, train_pixelcnn
+from asgn2.pixelcnn import PixelCNNSpec, eval_binarization, mixture_hole_log_prob, test_nll, train_pixelcnn
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.recogniser import accuracy as recogniser_accuracy
@@ -48,8 +55,8 @@ Data = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # train im
 
 
 def speed(args: argparse.Namespace, model, data: Data) -> None:
-    x = eval_binarization(data[2][: args.n])
-    known = hole_mask("bottom", args.n)
+    x = eval_binarization(data[2][: args.n]).to(args.device)
+    known = hole_mask("bottom", args.n).to(args.device)
     print(f"bottom-half inpainting of {args.n} test digits, PixelCNN {args.profile}, {torch.get_num_threads()} threads")
     print("| mode | naive: whole network once per hole pixel, s | cached, s (median of 3) | speed-up | identical |")
     print("|---|---|---|---|---|")
@@ -75,7 +82,7 @@ def quality(args: argparse.Namespace, model, data: Data) -> None:
     if args.samples:  # sir needs at least S candidates
         spec = dataclasses.replace(spec, samples=args.samples, candidates=max(spec.candidates, args.samples))
     train_x, train_y, test_x, test_y = data
-    judge, _ = train_classifier(PROFILES[args.profile].classifier, (train_x, train_y), (test_x, test_y))
+    judge = _judge(args, data)
     start = time.perf_counter()
     rows = evaluate(model, judge, test_x, test_y, train_x, train_y, spec)
     print(
@@ -83,7 +90,10 @@ def quality(args: argparse.Namespace, model, data: Data) -> None:
         f"{args.profile}, S = {spec.samples} completions per digit and method; {time.perf_counter() - start:.0f} s"
     )
     print(table(rows, spec.candidates))
-    x = eval_binarization(test_x, 0)
+    if args.rows_out:  # every row with its intervals, for comparisons across runs and machines
+        with open(args.rows_out, "w") as f:
+            json.dump(rows, f, indent=1)
+    x = eval_binarization(test_x, 0).to(args.device)
     nll = test_nll(model, x)
     print(f"unconditional test NLL, nothing told (10000 test digits, evaluation seed 0): {nll:.2f} nats")
     if model.conditional:  # the label mixture's own p(x): every pixel a hole, sum over the ten digits
@@ -93,13 +103,19 @@ def quality(args: argparse.Namespace, model, data: Data) -> None:
         print(f"the label mixture's p(x), every pixel a hole (ten passes, same digits): {mixture:.2f} nats")
 
 
+def _judge(args: argparse.Namespace, data: Data):
+    """The classifier that scores completions: `--judge`'s profile, else the model's."""
+    spec = PROFILES[args.judge or args.profile].classifier
+    return train_classifier(spec, (data[0], data[1]), (data[2], data[3]), args.device)[0]
+
+
 @torch.no_grad()
-def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[str, ...], samples: int = 8) -> None:
+def fidelity_table(model, judge, data: Data, digits: int, kinds: tuple[str, ...], samples: int = 8) -> None:
     """Print the fidelity table (see the module docstring) of a conditional `model` on `digits` test digits."""
     train_x, train_y, test_x, test_y = data
-    judge, _ = train_classifier(PROFILES[profile].classifier, (train_x, train_y), (test_x, test_y))
     order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:digits]
-    x, labels = eval_binarization(test_x[order], 0), test_y[order]
+    device = next(model.parameters()).device
+    x, labels = eval_binarization(test_x[order], 0).to(device), test_y[order]
     for kind in kinds:  # the recogniser alone is cheap: all 10000 test digits
         named = recogniser_accuracy(model.condition.recognise, test_x, test_y, kind)
         print(f"recogniser, {kind} holes: names {100 * named:.1f}% of all {len(test_x)} test digits")
@@ -115,11 +131,11 @@ def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[st
         return f"{100 * mean:.1f} ± {100 * half:.1f}"
 
     for kind in kinds:
-        known = hole_mask(kind, digits, seed=0)
-        recognised = model.class_log_posterior(x, known).argmax(1)
+        known = hole_mask(kind, digits, seed=0).to(device)
+        recognised = model.class_log_posterior(x, known).argmax(1).cpu()
         draws = [inpainting.conditional(model, x, known, samples, generator("sampling", 0))]  # the label mixture
         for told in (None, recognised, labels):  # the recogniser's probabilities; told its top class; the truth
-            each = None if told is None else told.repeat_interleave(samples)
+            each = None if told is None else told.repeat_interleave(samples).to(device)
             draws.append(sample_holes(model, x, known, generator("sampling", 0), True, samples, labels=each))
         cells = []
         for drawn in draws:
@@ -130,9 +146,8 @@ def fidelity_table(model, data: Data, profile: str, digits: int, kinds: tuple[st
 
 
 def fidelity(args: argparse.Namespace, model, data: Data) -> None:
-    fidelity_table(
-        model, data, args.profile, args.digits or 400, tuple(args.kinds or ("top", "left", "centre", "brush"))
-    )
+    kinds = tuple(args.kinds or ("top", "left", "centre", "brush"))
+    fidelity_table(model, _judge(args, data), data, args.digits or 400, kinds)
 
 
 def main() -> None:
@@ -154,17 +169,39 @@ def main() -> None:
     parser.add_argument(
         "--samples", type=int, help="quality: S completions per digit and method (default: the profile's; K >= S)"
     )
+    parser.add_argument("--time-budget", type=float, help="the PixelCNN variant trained for S seconds (all commands)")
+    parser.add_argument("--epochs", type=int, help="with --time-budget: its epoch cap (default: the profile's)")
+    parser.add_argument("--recogniser-budget", type=float, help="its recogniser trained for S seconds at most")
+    parser.add_argument("--judge", choices=list(PROFILES), help="whose classifier scores (default: --profile's)")
+    parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    parser.add_argument("--rows-out", help="quality: also write the table's rows to this JSON file")
     args = parser.parse_args()
-    setup()
+    args.device = setup(args.device).device
     data = (*load_mnist("train"), *load_mnist("test"))
-    spec = PROFILES[args.profile].pixelcnn
+    spec = variant(PROFILES[args.profile].pixelcnn, args)
+    print(f"PixelCNN {spec.name} on {args.device}")
+    model, history = train_pixelcnn(spec, data[0], data[2], args.device, train_labels=data[1], test_labels=data[3])
+    print(f"trained {history.steps} steps in {history.wall_time_s:.0f} s (stopped by {history.stopped_by})")
+    {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model, data)
+
+
+def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
+    """The profile's PixelCNN spec with the command line's changes, each named in the spec's (checkpoint's) name."""
     if args.condition_stages != spec.model.condition_stages:
         model_config = dataclasses.replace(spec.model, condition_stages=args.condition_stages)
         spec = dataclasses.replace(spec, name=f"{spec.name}-stages-{args.condition_stages}", model=model_config)
     if args.p_label_fed is not None and args.p_label_fed != spec.p_label_fed:
         spec = dataclasses.replace(spec, name=f"{spec.name}-fed-{args.p_label_fed}", p_label_fed=args.p_label_fed)
-    model, _ = train_pixelcnn(spec, data[0], data[2], train_labels=data[1], test_labels=data[3])
-    {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model, data)
+    if args.time_budget is not None:
+        epochs = args.epochs or spec.train.epochs
+        train = dataclasses.replace(spec.train, time_budget_s=args.time_budget, max_steps=None, epochs=epochs)
+        spec = dataclasses.replace(spec, name=f"{spec.name}-{args.time_budget:g}s-{epochs}e", train=train)
+    if args.recogniser_budget is not None and spec.recogniser is not None:
+        recogniser = spec.recogniser
+        train = dataclasses.replace(recogniser.train, time_budget_s=args.recogniser_budget)
+        recogniser = dataclasses.replace(recogniser, name=f"{recogniser.name}-{args.recogniser_budget:g}s", train=train)
+        spec = dataclasses.replace(spec, name=f"{spec.name}-r{args.recogniser_budget:g}s", recogniser=recogniser)
+    return spec
 
 
 if __name__ == "__main__":

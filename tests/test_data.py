@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gzip
+import struct
+
 import pytest
 import torch
 
@@ -34,6 +37,33 @@ def test_missing_data_offline_names_files_and_folder(tmp_path):
     message = str(info.value)
     assert all(name in message for name in MNIST_FILES)
     assert str((tmp_path / "MNIST" / "raw").resolve()) in message
+
+
+def _idx(values: torch.Tensor) -> bytes:
+    """uint8 values in the IDX format of the MNIST files: magic (0, 0, 8 = unsigned byte, rank), sizes, the bytes."""
+    return (
+        struct.pack(">I", 0x0800 + values.dim())
+        + struct.pack(f">{values.dim()}I", *values.shape)
+        + bytes(values.flatten().tolist())
+    )
+
+
+def test_gz_archives_alone_are_unpacked_and_read(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    images = {
+        split: torch.randint(0, 256, (n, 28, 28), generator=gen(n), dtype=torch.uint8)
+        for split, n in (("train", 5), ("t10k", 3))
+    }
+    labels = {
+        split: torch.randint(0, 10, (len(x),), generator=gen(7), dtype=torch.uint8) for split, x in images.items()
+    }
+    for split in images:  # as the MNIST site serves them: .gz only
+        (raw / f"{split}-images-idx3-ubyte.gz").write_bytes(gzip.compress(_idx(images[split])))
+        (raw / f"{split}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(_idx(labels[split])))
+    x, y = load_mnist("test", root=tmp_path, download=False)
+    assert torch.equal(x, images["t10k"].unsqueeze(1)) and torch.equal(y, labels["t10k"].long())
+    assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == sorted(MNIST_FILES)
 
 
 def test_offline_env_forbids_download(tmp_path, monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from asgn2 import sampling
 from asgn2.holes import HOLE_KINDS, hole_mask
 from asgn2.inpainting import (
     METHODS,
@@ -105,6 +106,27 @@ def test_sample_and_score_gives_the_observed_log_likelihood():
     log_p = -F.binary_cross_entropy_with_logits(model(completions), completions, reduction="none")
     expected = (log_p * known.repeat_interleave(2, 0)).flatten(1).sum(1)
     assert torch.allclose(log_observed, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize(("labels", "score"), [(None, True), (None, False), (torch.tensor([3, 1, 0, 7, 5, 2]), False)])
+def test_sampling_in_chunks_equals_one_go(monkeypatch, labels, score):
+    """Rows are sampled `chunk_rows` at a time (memory), in whole groups of an image's completions where they share
+    a cached prefix: a cache budget of about one row per chunk gives what one chunk gives."""
+    model, x, known = tiny_model(), images(3), hole_mask("bottom", 3, seed=2)
+    conditional = labels is not None
+
+    def draw() -> tuple[torch.Tensor, torch.Tensor | None]:
+        generator = torch.Generator().manual_seed(5)
+        return sample_and_score(model, x, known, generator, conditional, repeats=2, score=score, labels=labels)
+
+    whole = draw()
+    assert sampling.chunk_rows(model, x.repeat_interleave(2, 0), 2) >= 6  # one chunk
+    monkeypatch.setattr(sampling, "CACHE_BYTES_CPU", 1)
+    assert sampling.chunk_rows(model, x, 2) == 2 and sampling.chunk_rows(model, x) == 1
+    chunked = draw()
+    assert torch.equal(chunked[0], whole[0])
+    if score:
+        assert torch.allclose(chunked[1], whole[1], atol=1e-4)
 
 
 def test_sir_with_one_candidate_is_raster():
