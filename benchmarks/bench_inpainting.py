@@ -4,12 +4,16 @@
     python benchmarks/bench_inpainting.py quality  [--profile default] [--digits 1000] [--kinds top bottom ...]
                                                    [--samples S]
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
+    python benchmarks/bench_inpainting.py memory   [--digits 1000]
     (any command: [--condition-stages all] [--p-label-fed P] [--time-budget S [--epochs E]]
      [--recogniser-budget S], a variant of the profile's PixelCNN; [--judge PROFILE] [--device cuda])
 
 speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
 the whole network on the whole image once per hole pixel, same generator: the samples must be identical. Both the
 raster (plain) and the conditional mode. Prints wall times and ratios measured in this one run.
+memory: SIR (K = 8) on the top halves of `digits` test digits sampled in chunks (`sampling.chunk_rows`, the default
+cache budget) and in one go, each run in a fresh process (two of each, alternating): wall time, peak resident memory
+of the process and a checksum of the samples, which must agree.
 quality: `asgn2.inpainting_eval.evaluate` with the profile's evaluation spec (sizes overridable), the table with 95%
 intervals, the wall time, and the model's unconditional test NLL (evaluation seed 0), nothing told and as the label
 mixture. The models are the profile's cached checkpoints (trained on first use).
@@ -33,12 +37,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import resource
 import statistics
+import subprocess
+import sys
 import time
 
 import torch
 
-from asgn2 import inpainting
+from asgn2 import inpainting, sampling
 from asgn2.classifier import predict, train_classifier
 from asgn2.data import load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
@@ -74,6 +81,39 @@ def speed(args: argparse.Namespace, model, data: Data) -> None:
         naive_s, fast_s = time.perf_counter() - start, statistics.median(times)
         mode = "conditional (told a digit drawn from r)" if conditional else "raster (plain)"
         print(f"| {mode} | {naive_s:.1f} | {fast_s:.3f} | {naive_s / fast_s:.0f}x | {torch.equal(fast, naive)} |")
+
+
+def memory(args: argparse.Namespace, model, data: Data) -> None:
+    if args.cache_bytes:  # a child: one run, one JSON line
+        sampling.CACHE_BYTES_CPU = args.cache_bytes
+        x = eval_binarization(data[2][: args.digits]).to(args.device)
+        known = hole_mask("top", args.digits).to(args.device)
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        drawn = inpainting.sir(model, x, known, 8, 8, generator("sampling"))
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        checksum = int((drawn.candidates.flatten(1).sum(1) * torch.arange(1, len(drawn.candidates) + 1)).sum())
+        print(json.dumps({"seconds": seconds, "before_gb": before / 2**20, "peak_gb": peak / 2**20, "sum": checksum}))
+        return
+    digits = args.digits or 1000
+    rows = sampling.chunk_rows(model, eval_binarization(data[2][:1]).repeat(digits * 8, 1, 1, 1), 8)
+    print(
+        f"SIR, K = 8, top halves of {digits} test digits ({digits * 8} completions), {torch.get_num_threads()} threads"
+    )
+    print("| sampled | wall time, s | peak memory of the process, GiB (before sampling) | checksum |")
+    print("|---|---|---|---|")
+    for _ in range(2):
+        for name, budget in (
+            (f"in chunks of {rows} rows (the default)", sampling.CACHE_BYTES_CPU),
+            ("in one go", 2**50),
+        ):
+            command = [sys.executable, __file__, "memory", "--digits", str(digits), "--cache-bytes", str(budget)]
+            command += ["--profile", args.profile, "--device", str(args.device)]
+            out = json.loads(
+                subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
+            )
+            print(f"| {name} | {out['seconds']:.1f} | {out['peak_gb']:.2f} ({out['before_gb']:.2f}) | {out['sum']} |")
 
 
 def quality(args: argparse.Namespace, model, data: Data) -> None:
@@ -152,7 +192,7 @@ def fidelity(args: argparse.Namespace, model, data: Data) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "quality", "fidelity"])
+    parser.add_argument("what", choices=["speed", "quality", "fidelity", "memory"])
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--n", type=int, default=64, help="speed: test digits")
     parser.add_argument("--digits", type=int, help="quality: test digits (default: the profile's); fidelity: 400")
@@ -175,6 +215,7 @@ def main() -> None:
     parser.add_argument("--judge", choices=list(PROFILES), help="whose classifier scores (default: --profile's)")
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument("--rows-out", help="quality: also write the table's rows to this JSON file")
+    parser.add_argument("--cache-bytes", type=int, help=argparse.SUPPRESS)  # memory: one child run at this budget
     args = parser.parse_args()
     args.device = setup(args.device).device
     data = (*load_mnist("train"), *load_mnist("test"))
@@ -182,7 +223,7 @@ def main() -> None:
     print(f"PixelCNN {spec.name} on {args.device}")
     model, history = train_pixelcnn(spec, data[0], data[2], args.device, train_labels=data[1], test_labels=data[3])
     print(f"trained {history.steps} steps in {history.wall_time_s:.0f} s (stopped by {history.stopped_by})")
-    {"speed": speed, "quality": quality, "fidelity": fidelity}[args.what](args, model, data)
+    {"speed": speed, "quality": quality, "fidelity": fidelity, "memory": memory}[args.what](args, model, data)
 
 
 def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
