@@ -38,7 +38,7 @@ def _classifier(name: str, epochs: int, warmup_steps: int) -> ClassifierSpec:
 def _recogniser(
     name: str, epochs: int, time_budget_s: float | None = None, max_steps: int | None = None
 ) -> RecogniserSpec:
-    # trained first, then frozen in the conditional PixelCNN: 3 epochs take about 40 s on this 2-core CPU (54 to 82 s
+    # trained first, then frozen in the conditional PixelCNN: 3 epochs take 40 to 55 s on this 2-core CPU (54 to 82 s
     # before the holes were drawn faster), and the default caps it at 60 s (the learning rate anneals by time if the
     # cap ends the run). Twice as wide, or 4 to 5 epochs, read no better in those 60 s (benchmarks/bench_recogniser.py,
     # README). Seed 1: its data order and its holes are not the PixelCNN's (seed 0)

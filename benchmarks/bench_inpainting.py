@@ -97,7 +97,7 @@ def memory(args: argparse.Namespace, model, data: Data) -> None:
         print(json.dumps({"seconds": seconds, "before_gb": before / 2**20, "peak_gb": peak / 2**20, "sum": checksum}))
         return
     digits = args.digits or 1000
-    rows = sampling.chunk_rows(model, eval_binarization(data[2][:1]).repeat(digits * 8, 1, 1, 1), 8)
+    rows = sampling.chunk_rows(model, eval_binarization(data[2][:1]), 8)  # per row: one image is enough
     print(
         f"SIR, K = 8, top halves of {digits} test digits ({digits * 8} completions), {torch.get_num_threads()} threads"
     )
