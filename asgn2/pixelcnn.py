@@ -22,6 +22,7 @@ from .cache import train_or_load
 from .data import IMAGE_SHAPE, eval_binarization, fresh_binarization
 from .holes import training_holes
 from .recogniser import Recogniser, RecogniserSpec, train_recogniser
+from .runtime import fast_bf16
 from .training import History, TrainConfig
 
 
@@ -405,6 +406,9 @@ class PixelCNNSpec:
     # the network learns p(x_hole | x_obs, y), the label mixture's component. Digits with every pixel a hole are
     # told too (there the label is all the network has to go on, which teaches it to follow the label best)
     p_label_fed: float = 0.0
+    # training's forward passes under bfloat16 autocast where `runtime.fast_bf16` says the device computes it fast
+    # (weights, the loss, evaluations and sampling stay float32)
+    bf16: bool = False
     eval_images: int = 2000  # test images for the evaluations during training (the reported NLL uses all 10000)
 
     def __post_init__(self) -> None:
@@ -438,6 +442,7 @@ def pixelcnn_loss(
     hole_loss: str = "pixels",
     label_weight: float = 0.0,
     p_label_fed: float = 0.0,
+    bf16: bool = False,
 ) -> torch.Tensor:
     """Negative log-likelihood of the hole pixels of a fresh stochastic binarization of uint8 images, in nats per
     pixel (summed over hole pixels, divided by all pixels: with every pixel a hole, the mean NLL per pixel).
@@ -451,18 +456,24 @@ def pixelcnn_loss(
     pixel), drawn from the training stream too, and a fraction `p_label_fed` of the digits (drawn from the training
     stream) is told its true label: the network learns p(x_hole | x_obs, y), the label mixture's component. With
     `label_weight` > 0 its `ConditionNet` also learns to name the digit (cross-entropy in nats, times `label_weight`,
-    on digits with something observed).
+    on digits with something observed). `bf16`: the network's forward pass under bfloat16 autocast, the loss in
+    float32.
     """
     images, labels = (batch, None) if isinstance(batch, torch.Tensor) else batch
     x = fresh_binarization(images)
+    autocast = torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16)
     if not model.conditional or p_all_holes >= 1:
-        return F.binary_cross_entropy_with_logits(model(x), x)
+        with autocast:
+            logits = model(x)
+        return F.binary_cross_entropy_with_logits(logits.float(), x)
     known = training_holes(x.shape[0], p_all=p_all_holes).to(x.device)
     told = None
     if p_label_fed > 0 and labels is not None:
         fed = torch.rand(x.shape[0], device=x.device) < p_label_fed
         told = torch.where(fed, labels, torch.full_like(labels, -1))
-    logits, class_logits = model.logits_and_class(x, known, told)
+    with autocast:
+        logits, class_logits = model.logits_and_class(x, known, told)
+    logits, class_logits = logits.float(), None if class_logits is None else class_logits.float()
     nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
     if hole_loss == "holes":  # every digit's hole weighs the same, whatever its size
         hole = (~known).flatten(1)
@@ -516,12 +527,19 @@ def train_pixelcnn(
     eval_x = eval_binarization(test_images[: spec.eval_images])
     eval_train = eval_binarization(train_images[: spec.eval_images])
     eval_fn = lambda m: {"train_nll": test_nll(m, eval_train), "test_nll": test_nll(m, eval_x)}  # noqa: E731
+    bf16 = spec.bf16 and fast_bf16(device)
+    if spec.bf16:
+        print(f"PixelCNN training's forward passes: {'bfloat16 autocast' if bf16 else 'float32 (no fast bf16 here)'}")
     loss = functools.partial(
         pixelcnn_loss,
         p_all_holes=spec.p_all_holes,
         hole_loss=spec.hole_loss,
         label_weight=spec.label_weight,
         p_label_fed=spec.p_label_fed,
+        bf16=bf16,
     )
     data = train_images if train_labels is None else (train_images, train_labels)
-    return train_or_load(model, "pixelcnn", spec, loss, data, eval_fn, device, retrain)
+    if bf16:  # oneDNN's bf16 convolutions are faster on channels-last weights (benchmarks/bench_pixelcnn.py)
+        model = model.to(memory_format=torch.channels_last)
+    model, history = train_or_load(model, "pixelcnn", spec, loss, data, eval_fn, device, retrain)
+    return model.to(memory_format=torch.contiguous_format), history

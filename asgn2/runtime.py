@@ -42,6 +42,22 @@ def select_device(preferred: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def fast_bf16(device: torch.device | str) -> bool:
+    """Whether training on `device` should run its forward passes under bfloat16 autocast: on a CPU with AMX tiles
+    (Intel Sapphire Rapids and later), which computes bf16 natively: a PixelCNN training step twice as fast
+    (benchmarks/bench_pixelcnn.py). Not on other CPUs (a laptop's AVX2 emulates bf16, slower than fp32), nor on a
+    GPU (where fp32 is what was checked). Env `ASGN2_BF16` = 0 or 1 overrides."""
+    flag = os.environ.get("ASGN2_BF16")
+    if flag in ("0", "1"):
+        return flag == "1"
+    if torch.device(device).type != "cpu":
+        return False
+    try:
+        return bool(torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # an older torch: no way to tell, so no
+        return False
+
+
 def configure_threads(num_threads: int | None = None) -> int:
     """Set torch's intra-op threads: the argument, else env `ASGN2_THREADS`, else leave torch's default."""
     n = num_threads or int(os.environ.get("ASGN2_THREADS", "0"))

@@ -1,5 +1,7 @@
 """PixelCNN training throughput: this package's implementation against a straightforward reference implementation
-of the same network (k x k weight * mask convolutions, float32, default layout, default memory allocator).
+of the same network (k x k weight * mask convolutions, float32, default layout, default memory allocator), and
+the package's bfloat16 autocast with channels-last weights, which PixelCNN training uses on a CPU with AMX
+(`runtime.fast_bf16`; on another CPU those rows measure emulated bf16).
 
     python benchmarks/bench_pixelcnn.py [--profile default] [--steps 12] [--repeats 5] [--batch-size 64]
 
@@ -30,8 +32,24 @@ from asgn2.runtime import configure_allocator
 VARIANTS = {
     "reference (k x k weight*mask)": {"trimmed": False, "allocator": False, "channels_last": False},
     "asgn2 trimmed kernels": {"trimmed": True, "allocator": False, "channels_last": False},
-    "asgn2 trimmed kernels + allocator (what train uses)": {"trimmed": True, "allocator": True, "channels_last": False},
+    "asgn2 trimmed kernels + allocator (what train uses in float32)": {
+        "trimmed": True,
+        "allocator": True,
+        "channels_last": False,
+    },
     "asgn2 + allocator + channels_last": {"trimmed": True, "allocator": True, "channels_last": True},
+    "asgn2 + allocator + bf16 autocast": {
+        "trimmed": True,
+        "allocator": True,
+        "channels_last": False,
+        "bf16": True,
+    },
+    "asgn2 + allocator + bf16 autocast + channels_last (train, where `runtime.fast_bf16`)": {
+        "trimmed": True,
+        "allocator": True,
+        "channels_last": True,
+        "bf16": True,
+    },
 }
 
 
@@ -62,7 +80,9 @@ def reference_copy(model: PixelCNN) -> PixelCNN:
     return ref
 
 
-def measure(profile: str, batch_size: int, steps: int, trimmed: bool, allocator: bool, channels_last: bool) -> dict:
+def measure(
+    profile: str, batch_size: int, steps: int, trimmed: bool, allocator: bool, channels_last: bool, bf16: bool = False
+) -> dict:
     """Train from fixed weights on fixed batches; images/s over the steps after two warm-up steps, final loss."""
     if allocator:
         configure_allocator()
@@ -79,7 +99,9 @@ def measure(profile: str, batch_size: int, steps: int, trimmed: bool, allocator:
         if i == 2:
             start = time.perf_counter()
         xin = x.contiguous(memory_format=torch.channels_last) if channels_last else x
-        loss = F.binary_cross_entropy_with_logits(model(xin), x)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):  # as `pixelcnn_loss(bf16=True)` does
+            logits = model(xin)
+        loss = F.binary_cross_entropy_with_logits(logits.float(), x)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

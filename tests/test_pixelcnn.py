@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asgn2 import pixelcnn
+from asgn2 import pixelcnn, runtime
 from asgn2.holes import hole_mask
 from asgn2.pixelcnn import MaskedConv2d, PixelCNN, PixelCNNConfig, PixelCNNSpec, ResidualBlock, hole_log_prob
 from asgn2.sampling import sample
@@ -215,6 +215,41 @@ def test_training_tells_the_true_label_to_a_fraction_of_the_digits(monkeypatch):
     assert (told & ~seen["known"].flatten(1).any(1)).any()
 
 
+@pytest.mark.parametrize("config", ["plain", "conditional"])
+def test_bf16_autocast_loss_is_float32_and_close_to_float32s(config):
+    """Training's forward pass under bfloat16 autocast: the same loss to bf16's precision, a float32 loss and float32
+    gradients (the weights stay float32); the same seed, so the same binarization, holes and told labels."""
+    model = random_weights(
+        PixelCNN(CONDITIONAL if config == "conditional" else PixelCNNConfig(channels=8, n_blocks=2, head_channels=8))
+    )
+    images = torch.randint(0, 256, (16, 1, H, W), dtype=torch.uint8)
+    batch = (images, torch.randint(0, 10, (16,))) if config == "conditional" else images
+    losses, grads = [], []
+    for bf16 in (False, True):
+        torch.manual_seed(0)
+        model.zero_grad()
+        loss = pixelcnn.pixelcnn_loss(
+            model, batch, p_all_holes=0.5, p_label_fed=0.5 * (config == "conditional"), bf16=bf16
+        )
+        loss.backward()
+        losses.append(loss)
+        grads.append(model.input.weight.grad.clone())
+    assert losses[1].dtype == torch.float32 and grads[1].dtype == torch.float32
+    assert losses[1].item() == pytest.approx(losses[0].item(), rel=0.02)
+    assert torch.nn.functional.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0) > 0.98
+
+
+def test_fast_bf16_is_for_cpus_with_amx_unless_told(monkeypatch):
+    monkeypatch.delenv("ASGN2_BF16", raising=False)
+    assert runtime.fast_bf16("cuda") is False  # fp32 is what was checked on GPUs
+    assert runtime.fast_bf16("cpu") == bool(torch.cpu._is_amx_tile_supported())
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert runtime.fast_bf16("cpu") is False
+    for flag, expected in (("0", False), ("1", True)):
+        monkeypatch.setenv("ASGN2_BF16", flag)
+        assert runtime.fast_bf16("cpu") is expected and runtime.fast_bf16("cuda") is expected
+
+
 def test_a_plain_pixelcnn_refuses_observed_pixels():
     model = PixelCNN(PixelCNNConfig(channels=4, n_blocks=1, head_channels=4))
     x = torch.zeros(1, 1, H, W)
@@ -269,18 +304,24 @@ def test_bad_input(x, match):
 
 
 @pytest.mark.mnist
-def test_short_training_lowers_test_nll(mnist_train, mnist_test):
+@pytest.mark.parametrize("bf16", ["0", "1"])
+def test_short_training_lowers_test_nll(mnist_train, mnist_test, monkeypatch, bf16):
+    """In float32, and in bf16 autocast with channels-last weights (forced: `fast_bf16` may say no on this CPU),
+    which hands back a model in the default layout."""
+    monkeypatch.setenv("ASGN2_BF16", bf16)
     spec = PixelCNNSpec(
-        "test",
+        f"test-{bf16}",
         PixelCNNConfig(channels=16, n_blocks=2, head_channels=16),
         TrainConfig(max_steps=40, batch_size=64, lr=3e-3, warmup_steps=5),
         eval_images=300,
+        bf16=True,
     )
     test_x = pixelcnn.eval_binarization(mnist_test[0][:300])
     untrained = pixelcnn.test_nll(PixelCNN(spec.model), test_x)
     model, history = pixelcnn.train_pixelcnn(spec, mnist_train[0], mnist_test[0])
     trained = pixelcnn.test_nll(model, test_x)
     assert history.steps == 40 and trained < untrained - 100  # ~543 nats at init (784 ln 2); far less after
+    assert all(p.is_contiguous() for p in model.parameters())
     assert history.evals[-1]["test_nll"] == pytest.approx(trained, rel=1e-4)
     assert F.binary_cross_entropy_with_logits(model(test_x), test_x).item() * 784 == pytest.approx(trained, rel=1e-3)
     again, cached = pixelcnn.train_pixelcnn(spec, mnist_train[0], mnist_test[0])  # the finished run is reused
