@@ -10,6 +10,7 @@ PixelCNN step), and frozen it costs the PixelCNN no backward pass (README, "Foll
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -57,24 +58,42 @@ class RecogniserSpec:
     width: int = 16
 
 
-def recogniser_loss(model: Recogniser, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+def recogniser_loss(model: Recogniser, batch: tuple[torch.Tensor, torch.Tensor], bf16: bool = False) -> torch.Tensor:
     """Cross-entropy (nats) of the labels given a fresh stochastic binarization of uint8 images (N, 1, 28, 28) seen
-    through a fresh training hole, both drawn from the training stream."""
+    through a fresh training hole, both drawn from the training stream. `bf16`: the network's forward pass under
+    bfloat16 autocast (benchmarks/bench_recogniser.py; the profiles train it in float32), the loss in float32."""
     images, labels = batch
     x = fresh_binarization(images)
     known = training_holes(x.shape[0], p_all=0.0).to(x.device)
-    return F.cross_entropy(model(x, known), labels)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(x, known)
+    return F.cross_entropy(logits.float(), labels)
 
 
 @torch.no_grad()
-def accuracy(model: Recogniser, images: torch.Tensor, labels: torch.Tensor, kind: str = "top") -> float:
-    """How often the recogniser names the digit of uint8 test images (N, 1, 28, 28) seen through `kind` holes
-    (binarized with evaluation seed 0)."""
+def observed_logits(model: Recogniser, images: torch.Tensor, kind: str = "top") -> torch.Tensor:
+    """Class logits (N, 10), on the CPU, of uint8 test images (N, 1, 28, 28) binarized with evaluation seed 0 and
+    seen through `kind` holes (`holes.hole_mask`, seed 0)."""
     model.eval()
     device = next(model.parameters()).device
     x = eval_binarization(images).to(device)
-    predicted = model(x, hole_mask(kind, len(images)).to(device)).argmax(1).cpu()
-    return (predicted == labels).float().mean().item()
+    return model(x, hole_mask(kind, len(images)).to(device)).cpu()
+
+
+def accuracy(model: Recogniser, images: torch.Tensor, labels: torch.Tensor, kind: str = "top") -> float:
+    """How often the recogniser names the digit of uint8 test images (N, 1, 28, 28) seen through `kind` holes
+    (binarized with evaluation seed 0)."""
+    return (observed_logits(model, images, kind).argmax(1) == labels).float().mean().item()
+
+
+def label_nll(
+    model: Recogniser, images: torch.Tensor, labels: torch.Tensor, kind: str = "top", temperature: float = 1.0
+) -> float:
+    """Mean -log r_T(y | x_obs) in nats of the true labels, r_T = softmax(logits / T), on the images of `accuracy`.
+    The label mixture uses r as it is (T = 1): a calibrated r has its smallest label NLL at T = 1."""
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    return F.cross_entropy(observed_logits(model, images, kind) / temperature, labels).item()
 
 
 def train_recogniser(
@@ -83,12 +102,14 @@ def train_recogniser(
     test_data: tuple[torch.Tensor, torch.Tensor],
     device: torch.device | str = "cpu",
     retrain: bool = False,
+    bf16: bool = False,
 ) -> tuple[Recogniser, History]:
     """Train (or load the finished run cached for this spec) on (uint8 images, labels); evaluations: the accuracy on
     the first 2000 test digits with the top half hidden (`history.evals[-1]["top_half_accuracy"]`). Those are
     harder than the test set as a whole: the default recogniser names 83 to 84% of them, 87.4 to 87.5% of all
-    10000 (two notebook runs)."""
+    10000 (two notebook runs). `bf16`: forward passes under bfloat16 autocast (`recogniser_loss`)."""
     test_images, test_labels = test_data[0][:2000], test_data[1][:2000]
     eval_fn = lambda m: {"top_half_accuracy": accuracy(m, test_images, test_labels)}  # noqa: E731
     model = Recogniser(spec.width)
-    return train_or_load(model, "recogniser", spec, recogniser_loss, train_data, eval_fn, device, retrain)
+    loss_fn = functools.partial(recogniser_loss, bf16=bf16)
+    return train_or_load(model, "recogniser", spec, loss_fn, train_data, eval_fn, device, retrain)

@@ -9,7 +9,15 @@ import torch
 from asgn2 import pixelcnn
 from asgn2.holes import hole_mask
 from asgn2.pixelcnn import PixelCNNConfig, PixelCNNSpec
-from asgn2.recogniser import Recogniser, RecogniserSpec, accuracy, train_recogniser
+from asgn2.recogniser import (
+    Recogniser,
+    RecogniserSpec,
+    accuracy,
+    label_nll,
+    observed_logits,
+    recogniser_loss,
+    train_recogniser,
+)
 from asgn2.training import TrainConfig
 
 
@@ -47,6 +55,31 @@ def test_recogniser_learns_and_the_pixelcnn_keeps_it_frozen(mnist_train, mnist_t
         assert torch.equal(frozen, trained)  # loaded from the cached recogniser, not changed by PixelCNN training
     with pytest.raises(ValueError, match="pass test_labels"):
         pixelcnn.train_pixelcnn(pcnn_spec, mnist_train[0], mnist_test[0], train_labels=mnist_train[1])
+
+
+def test_label_nll_scales_the_logits_by_the_temperature():
+    torch.manual_seed(0)
+    model = Recogniser(8)
+    images = torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8)
+    labels = torch.tensor([0, 1, 2, 3, 4, 5])
+    logits = observed_logits(model, images, "left")
+    for t in (0.5, 1.0, 2.0):
+        expected = -(logits / t).log_softmax(1)[torch.arange(6), labels].mean().item()
+        assert label_nll(model, images, labels, "left", t) == pytest.approx(expected, rel=1e-6)
+    assert accuracy(model, images, labels, "left") == (logits.argmax(1) == labels).float().mean().item()
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        label_nll(model, images, labels, "left", 0.0)
+
+
+def test_bf16_loss_is_float32_and_close():
+    model = Recogniser(8)
+    batch = (torch.randint(0, 256, (16, 1, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (16,)))
+    losses = []
+    for bf16 in (False, True):
+        torch.manual_seed(1)  # the same binarization and holes
+        losses.append(recogniser_loss(model, batch, bf16=bf16))
+    assert losses[1].dtype == torch.float32
+    assert losses[1].item() == pytest.approx(losses[0].item(), rel=0.02)
 
 
 def test_spec_checks_the_recogniser():
