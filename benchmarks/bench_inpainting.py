@@ -5,7 +5,7 @@
                                                    [--samples S]
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
     python benchmarks/bench_inpainting.py memory   [--digits 1000]
-    (any command: [--condition-stages all] [--p-label-fed P] [--time-budget S [--epochs E]]
+    (any command: [--condition-stages all] [--p-label-fed P] [--p-all-holes P] [--time-budget S [--epochs E]]
      [--recogniser-budget S], a variant of the profile's PixelCNN; [--judge PROFILE] [--device cuda])
 
 speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
@@ -24,12 +24,13 @@ recogniser's class probabilities fed to the network as they are, its top class t
 shows how well the masked network follows a class it is told: if it is low, a better recogniser alone cannot help.
 `--condition-stages all` (any command) trains once, cached, and uses a variant whose conditioning bias enters after
 every block instead of after the first and last; `--p-label-fed P` likewise, a variant that tells a fraction P of
-the training digits their true label; `--time-budget S` one trained for S seconds (no step cap; `--epochs E`, default
-the profile's, caps it too; the learning rate anneals by time) and `--recogniser-budget S` caps its recogniser's
-training likewise: what more training, or the `full` profile's network, buys. Every variant is cached under its own
-name. `--judge PROFILE`: whose classifier scores the completions (default: the profile's own; `--judge default` keeps
-a `full` model comparable with the default table). Models train and sample on `--device` (default: cuda, then mps,
-then cpu).
+the training digits their true label, `--p-all-holes P` one that makes every pixel a hole for a fraction P of them
+(the rest get a hole from the training family); `--time-budget S` one trained for S seconds (no step cap;
+`--epochs E`, default the profile's, caps it too; the learning rate anneals by time) and `--recogniser-budget S`
+caps its recogniser's training likewise: what more training, or the `full` profile's network, buys. Every variant
+is cached under its own name. `--judge PROFILE`: whose classifier scores the completions (default: the profile's
+own; `--judge default` keeps a `full` model comparable with the default table). Models train and sample on
+`--device` (default: cuda, then mps, then cpu).
 """
 
 from __future__ import annotations
@@ -207,6 +208,9 @@ def main() -> None:
     )
     parser.add_argument("--p-label-fed", type=float, help="the PixelCNN variant (all commands)")
     parser.add_argument(
+        "--p-all-holes", type=float, help="the PixelCNN variant: share of training digits all hole (all commands)"
+    )
+    parser.add_argument(
         "--samples", type=int, help="quality: S completions per digit and method (default: the profile's; K >= S)"
     )
     parser.add_argument("--time-budget", type=float, help="the PixelCNN variant trained for S seconds (all commands)")
@@ -233,6 +237,8 @@ def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
         spec = dataclasses.replace(spec, name=f"{spec.name}-stages-{args.condition_stages}", model=model_config)
     if args.p_label_fed is not None and args.p_label_fed != spec.p_label_fed:
         spec = dataclasses.replace(spec, name=f"{spec.name}-fed-{args.p_label_fed}", p_label_fed=args.p_label_fed)
+    if args.p_all_holes is not None and args.p_all_holes != spec.p_all_holes:
+        spec = dataclasses.replace(spec, name=f"{spec.name}-all-{args.p_all_holes}", p_all_holes=args.p_all_holes)
     if args.time_budget is not None:
         epochs = args.epochs or spec.train.epochs
         train = dataclasses.replace(spec.train, time_budget_s=args.time_budget, max_steps=None, epochs=epochs)
