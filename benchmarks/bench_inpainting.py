@@ -5,6 +5,7 @@
                                                    [--samples S]
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
     python benchmarks/bench_inpainting.py memory   [--digits 1000]
+    python benchmarks/bench_inpainting.py evidence [--digits 200] [--kinds top left ...] [--candidates 8 32 128 512]
     (any command: [--condition-stages all] [--p-label-fed P] [--p-all-holes P] [--time-budget S [--epochs E]]
      [--recogniser-budget S], a variant of the profile's PixelCNN; [--judge PROFILE] [--device cuda])
 
@@ -17,6 +18,11 @@ of the process and a checksum of the samples, which must agree.
 quality: `asgn2.inpainting_eval.evaluate` with the profile's evaluation spec (sizes overridable), the table with 95%
 intervals, the wall time, and the model's unconditional test NLL (evaluation seed 0), nothing told and as the label
 mixture. The models are the profile's cached checkpoints (trained on first use).
+evidence: how far SIR's NLL (the quality table's, K = 8) is from the joint network's own conditional NLL. On the
+first `digits` (200) digits of quality's sample, per family, the exact hole NLL of raster and of the label mixture,
+and SIR's importance-sampling estimate of -log p(x_hole | x_obs) under the joint network for each K: it errs low
+(Jensen) and rises towards the truth as K grows. If it settles at the label mixture's NLL, the conditional model
+already matches the conditional that the network's own joint implies.
 fidelity: where the conditional model's label errors come from. Per family: how often its recogniser r(y | x_obs)
 names the true digit (on all test digits, then on the sample), and the classifier's agreement with completions
 drawn four ways: the label mixture (a digit drawn from the recogniser, then told: `inpainting.conditional`), the
@@ -52,7 +58,14 @@ from asgn2.data import load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
 from asgn2.inpainting_eval import evaluate, in_chunks, majority, table
 from asgn2.metrics import mean_and_interval
-from asgn2.pixelcnn import PixelCNNSpec, eval_binarization, mixture_hole_log_prob, test_nll, train_pixelcnn
+from asgn2.pixelcnn import (
+    PixelCNNSpec,
+    eval_binarization,
+    mixture_hole_log_prob,
+    pixel_log_probs,
+    test_nll,
+    train_pixelcnn,
+)
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.recogniser import accuracy as recogniser_accuracy
@@ -191,9 +204,43 @@ def fidelity(args: argparse.Namespace, model, data: Data) -> None:
     fidelity_table(model, _judge(args, data), data, args.digits or 400, kinds)
 
 
+@torch.no_grad()
+def evidence(args: argparse.Namespace, model, data: Data) -> None:
+    """SIR's estimate of the joint network's own conditional NLL, -log p(x) + log p^(x_obs), as K grows, beside the
+    exact NLLs of raster and of the label mixture, on the same digits (those of `quality`: its subset, binarization
+    and hole masks)."""
+    kinds = tuple(args.kinds or ("top", "left", "right", "centre"))
+    digits = args.digits or 200
+    order = torch.randperm(len(data[2]), generator=generator("subsets", 0))[:digits]
+    x = eval_binarization(data[2][order], 0).to(args.device)
+    log_p = in_chunks(pixel_log_probs, model, x).flatten(1).cpu()  # the model as a plain PixelCNN
+    print(f"{digits} random test digits (as in quality), PixelCNN {args.profile}; hole NLL in nats, 95% intervals")
+    print("| holes | raster (exact) | conditional (exact) | K | SIR estimate | SIR - conditional | ESS | s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in kinds:
+        known = hole_mask(kind, digits, seed=0).to(args.device)
+        raster = -(log_p * (~known).flatten(1).cpu()).sum(1)
+        conditional = -in_chunks(mixture_hole_log_prob, model, x, known).cpu()
+        first = f"| {kind} | {_nats(raster)} | {_nats(conditional)} |"
+        for k in args.candidates:
+            start = time.perf_counter()
+            drawn = inpainting.sir(model, x, known, 1, k, generator("sampling", 0))
+            estimate = -(log_p.sum(1) - drawn.log_evidence())  # errs low: log p^(x_obs) does, in expectation
+            seconds = time.perf_counter() - start
+            ess = drawn.effective_sample_size().mean().item()
+            cells = f" {k} | {_nats(estimate)} | {_nats(estimate - conditional)} | {ess:.1f} | {seconds:.0f} |"
+            print(first + cells, flush=True)
+            first = "| | | |"
+
+
+def _nats(values: torch.Tensor) -> str:
+    mean, half = mean_and_interval(values.double())
+    return f"{mean:.2f} ± {half:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "quality", "fidelity", "memory"])
+    parser.add_argument("what", choices=["speed", "quality", "fidelity", "memory", "evidence"])
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--n", type=int, default=64, help="speed: test digits")
     parser.add_argument("--digits", type=int, help="quality: test digits (default: the profile's); fidelity: 400")
@@ -218,6 +265,9 @@ def main() -> None:
     parser.add_argument("--recogniser-budget", type=float, help="its recogniser trained for S seconds at most")
     parser.add_argument("--judge", choices=list(PROFILES), help="whose classifier scores (default: --profile's)")
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    parser.add_argument(
+        "--candidates", type=int, nargs="+", default=[8, 32, 128, 512], help="evidence: SIR's K, one row each"
+    )
     parser.add_argument("--rows-out", help="quality: also write the table's rows to this JSON file")
     parser.add_argument("--cache-bytes", type=int, help=argparse.SUPPRESS)  # memory: one child run at this budget
     args = parser.parse_args()
@@ -227,7 +277,8 @@ def main() -> None:
     print(f"PixelCNN {spec.name} on {args.device}")
     model, history = train_pixelcnn(spec, data[0], data[2], args.device, train_labels=data[1], test_labels=data[3])
     print(f"trained {history.steps} steps in {history.wall_time_s:.0f} s (stopped by {history.stopped_by})")
-    {"speed": speed, "quality": quality, "fidelity": fidelity, "memory": memory}[args.what](args, model, data)
+    commands = {"speed": speed, "quality": quality, "fidelity": fidelity, "memory": memory, "evidence": evidence}
+    commands[args.what](args, model, data)
 
 
 def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
