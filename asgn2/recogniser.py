@@ -107,7 +107,8 @@ def train_recogniser(
     """Train (or load the finished run cached for this spec) on (uint8 images, labels); evaluations: the accuracy on
     the first 2000 test digits with the top half hidden (`history.evals[-1]["top_half_accuracy"]`). Those are
     harder than the test set as a whole: the default recogniser names 83 to 84% of them, 87.4 to 87.5% of all
-    10000 (two notebook runs). `bf16`: forward passes under bfloat16 autocast (`recogniser_loss`)."""
+    10000 (two notebook runs). `bf16`: forward passes under bfloat16 autocast (`recogniser_loss`); it is not part of
+    the spec, so a finished run cached for the spec is loaded whatever its precision (retrain, or name the spec)."""
     test_images, test_labels = test_data[0][:2000], test_data[1][:2000]
     eval_fn = lambda m: {"top_half_accuracy": accuracy(m, test_images, test_labels)}  # noqa: E731
     model = Recogniser(spec.width)

@@ -48,8 +48,8 @@ def main() -> None:
     rows, calibration = [], []
     for width in args.widths:
         for epochs in args.epochs:
+            config = dataclasses.replace(base.train, epochs=epochs, time_budget_s=args.time_budget)
             for precision in args.precision:
-                config = dataclasses.replace(base.train, epochs=epochs, time_budget_s=args.time_budget)
                 name = f"bench-{width}-{epochs}-{precision}"
                 spec = dataclasses.replace(base, name=name, train=config, width=width)
                 bf16 = precision == "bf16"
