@@ -6,8 +6,10 @@
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
     python benchmarks/bench_inpainting.py memory   [--digits 1000]
     python benchmarks/bench_inpainting.py evidence [--digits 200] [--kinds top left ...] [--candidates 8 32 128 512]
+    python benchmarks/bench_inpainting.py votes    [--digits 1000] [--kinds top left ...] [--samples 32]
+                                                   [--subsets 4 8 12 16 32]
     (any command: [--condition-stages all] [--p-label-fed P] [--p-all-holes P] [--time-budget S [--epochs E]]
-     [--recogniser-budget S], a variant of the profile's PixelCNN; [--judge PROFILE] [--device cuda])
+     [--max-steps N] [--recogniser-budget S], a variant of the profile's PixelCNN; [--judge PROFILE] [--device cuda])
 
 speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
 the whole network on the whole image once per hole pixel, same generator: the samples must be identical. Both the
@@ -23,6 +25,14 @@ first `digits` (200) digits of quality's sample, per family, the exact hole NLL 
 and SIR's importance-sampling estimate of -log p(x_hole | x_obs) under the joint network for each K: it errs low
 (Jensen) and rises towards the truth as K grows. If it settles at the label mixture's NLL, the conditional model
 already matches the conditional that the network's own joint implies.
+votes: how the majority vote grows with the number S of completions per digit. On quality's digits (its subset,
+binarization and hole masks), S completions per digit from the label mixture and from raster; the vote of the
+first s of them for each s of `--subsets` (iid draws: the first s are an evaluation with S = s), beside the nearest
+training digit, the 10-NN vote, the recogniser's top class (where the vote of the label mixture goes as S grows, if
+the network drew every digit it is told), and, for the largest s, the majority of the digits the label mixture drew
+(the vote's noise from the draw alone) and raster's vote. Then each vote minus the nearest digit's, per family and
+averaged over the families, with paired 95% intervals (the average: per digit over the families, then over the
+digits).
 fidelity: where the conditional model's label errors come from. Per family: how often its recogniser r(y | x_obs)
 names the true digit (on all test digits, then on the sample), and the classifier's agreement with completions
 drawn four ways: the label mixture (a digit drawn from the recogniser, then told: `inpainting.conditional`), the
@@ -32,8 +42,9 @@ shows how well the masked network follows a class it is told: if it is low, a be
 every block instead of after the first and last; `--p-label-fed P` likewise, a variant that tells a fraction P of
 the training digits their true label, `--p-all-holes P` one that makes every pixel a hole for a fraction P of them
 (the rest get a hole from the training family); `--time-budget S` one trained for S seconds (no step cap;
-`--epochs E`, default the profile's, caps it too; the learning rate anneals by time) and `--recogniser-budget S`
-caps its recogniser's training likewise: what more training, or the `full` profile's network, buys. Every variant
+`--epochs E`, default the profile's, caps it too; the learning rate anneals by time), `--max-steps N` one trained
+for exactly N steps (no time cap: a CPU run's step count reproduced on a GPU), and `--recogniser-budget S` caps its
+recogniser's training likewise: what more training, or the `full` profile's network, buys. Every variant
 is cached under its own name. `--judge PROFILE`: whose classifier scores the completions (default: the profile's
 own; `--judge default` keeps a `full` model comparable with the default table). Models train and sample on
 `--device` (default: cuda, then mps, then cpu).
@@ -54,9 +65,9 @@ import torch
 
 from asgn2 import inpainting, sampling
 from asgn2.classifier import predict, train_classifier
-from asgn2.data import load_mnist
+from asgn2.data import binarize, load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
-from asgn2.inpainting_eval import evaluate, in_chunks, majority, table
+from asgn2.inpainting_eval import KNN, evaluate, in_chunks, majority, table
 from asgn2.metrics import mean_and_interval
 from asgn2.pixelcnn import (
     PixelCNNSpec,
@@ -233,6 +244,79 @@ def evidence(args: argparse.Namespace, model, data: Data) -> None:
             first = "| | | |"
 
 
+def votes(args: argparse.Namespace, model, data: Data) -> None:
+    spec = PROFILES[args.profile].inpainting
+    digits, kinds = args.digits or spec.digits, tuple(args.kinds or spec.kinds)
+    judge = _judge(args, data)
+    vote_table(model, judge, data, digits, kinds, args.samples or 32, args.subsets, spec.seed, args.rows_out)
+
+
+@torch.no_grad()
+def vote_table(
+    model,
+    judge,
+    data: Data,
+    digits: int,
+    kinds: tuple[str, ...],
+    s_max: int,
+    subsets: list[int],
+    seed: int = 0,
+    out: str | None = None,
+) -> None:
+    """Print the majority vote against S (see the module docstring): one draw of s_max completions per digit and
+    method, the vote of the first s of them for every s of `subsets` (those <= s_max). `out`: after each family,
+    torch.save every per-digit column so far there (a long run cut short keeps what it measured)."""
+    subsets = sorted(s for s in subsets if s <= s_max)
+    train_x, train_y, test_x, test_y = data
+    device = next(model.parameters()).device
+    order = torch.randperm(len(test_x), generator=generator("subsets", seed))[:digits]  # as `evaluate`
+    x, labels = eval_binarization(test_x[order], seed).to(device), test_y[order]
+    train_binary = binarize(train_x, "stochastic", generator("baselines", seed))
+    print(f"{digits} random test digits (as in quality), up to S = {s_max}; vote %")
+    header = ["nearest", "10-NN", "r's top class"] + [f"S = {s}" for s in subsets]
+    header += [f"drawn digits' majority, S = {subsets[-1]}", f"raster, S = {subsets[-1]}", "s"]
+    print("| holes | " + " | ".join(header) + " |")
+    print("|---" * (len(header) + 1) + "|")
+    gains: dict[int, list[torch.Tensor]] = {s: [] for s in subsets}
+    columns: dict[str, dict[str, torch.Tensor]] = {}
+    for kind in kinds:
+        start = time.perf_counter()
+        known = hole_mask(kind, digits, seed=seed).to(device)
+        neighbours = inpainting.nearest_training_digits(x, known, train_binary, k=KNN).cpu()
+        donors = train_binary[neighbours[:, 0]].to(x)
+        nearest = (predict(judge, torch.where(known, x, donors)) == labels).float()
+        knn = (majority(train_y[neighbours]) == labels).float()
+        top = (model.class_log_posterior(x, known).argmax(1).cpu() == labels).float()
+        completions, told = inpainting.label_mixture(model, x, known, s_max, generator("sampling", seed))
+        judged = predict(judge, completions.flatten(0, 1)).view(digits, s_max)
+        raster = inpainting.raster(model, x, known, s_max, generator("sampling", seed))
+        raster_judged = predict(judge, raster.flatten(0, 1)).view(digits, s_max)
+        cells = [nearest, knn, top]
+        for s in subsets:
+            vote = (majority(judged[:, :s]) == labels).float()
+            gains[s].append(vote - nearest)
+            cells.append(vote)
+        cells.append((majority(told[:, : subsets[-1]].cpu()) == labels).float())
+        cells.append((majority(raster_judged[:, : subsets[-1]]) == labels).float())
+        seconds = time.perf_counter() - start
+        print(f"| {kind} | " + " | ".join(f"{100 * c.mean():.1f}" for c in cells) + f" | {seconds:.0f} |", flush=True)
+        if out:
+            columns[kind] = dict(zip(header, cells, strict=False))
+            torch.save(columns, out)
+    print(f"\nthe label mixture's vote minus the nearest digit's, points, paired 95% intervals ({digits} digits)")
+    print("| holes | " + " | ".join(f"S = {s}" for s in subsets) + " |")
+    print("|---" * (len(subsets) + 1) + "|")
+    for i, kind in enumerate(kinds):
+        print(f"| {kind} | " + " | ".join(_points(gains[s][i]) for s in subsets) + " |")
+    mean = [torch.stack(gains[s]).mean(0) for s in subsets]  # per digit over the families, then over the digits
+    print(f"| **mean of {len(kinds)}** | " + " | ".join(f"**{_points(m)}**" for m in mean) + " |")
+
+
+def _points(values: torch.Tensor) -> str:
+    mean, half = mean_and_interval(values.double())
+    return f"{100 * mean:+.1f} ± {100 * half:.1f}"
+
+
 def _nats(values: torch.Tensor) -> str:
     mean, half = mean_and_interval(values.double())
     return f"{mean:.2f} ± {half:.2f}"
@@ -240,10 +324,12 @@ def _nats(values: torch.Tensor) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["speed", "quality", "fidelity", "memory", "evidence"])
+    parser.add_argument("what", choices=["speed", "quality", "fidelity", "memory", "evidence", "votes"])
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--n", type=int, default=64, help="speed: test digits")
-    parser.add_argument("--digits", type=int, help="quality: test digits (default: the profile's); fidelity: 400")
+    parser.add_argument(
+        "--digits", type=int, help="quality, votes: test digits (default: the profile's); fidelity: 400"
+    )
     parser.add_argument(
         "--kinds",
         nargs="+",
@@ -258,17 +344,26 @@ def main() -> None:
         "--p-all-holes", type=float, help="the PixelCNN variant: share of training digits all hole (all commands)"
     )
     parser.add_argument(
-        "--samples", type=int, help="quality: S completions per digit and method (default: the profile's; K >= S)"
+        "--samples",
+        type=int,
+        help="quality: S completions per digit and method (default: the profile's; K >= S); votes: the largest S (32)",
+    )
+    parser.add_argument(
+        "--subsets", type=int, nargs="+", default=[4, 8, 12, 16, 32], help="votes: the values of S reported"
     )
     parser.add_argument("--time-budget", type=float, help="the PixelCNN variant trained for S seconds (all commands)")
     parser.add_argument("--epochs", type=int, help="with --time-budget: its epoch cap (default: the profile's)")
+    parser.add_argument("--max-steps", type=int, help="the PixelCNN variant trained for exactly N steps, no time cap")
     parser.add_argument("--recogniser-budget", type=float, help="its recogniser trained for S seconds at most")
     parser.add_argument("--judge", choices=list(PROFILES), help="whose classifier scores (default: --profile's)")
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     parser.add_argument(
         "--candidates", type=int, nargs="+", default=[8, 32, 128, 512], help="evidence: SIR's K, one row each"
     )
-    parser.add_argument("--rows-out", help="quality: also write the table's rows to this JSON file")
+    parser.add_argument(
+        "--rows-out",
+        help="quality: also write the table's rows to this JSON file; votes: its per-digit columns (torch.save)",
+    )
     parser.add_argument("--cache-bytes", type=int, help=argparse.SUPPRESS)  # memory: one child run at this budget
     args = parser.parse_args()
     args.device = setup(args.device).device
@@ -277,7 +372,14 @@ def main() -> None:
     print(f"PixelCNN {spec.name} on {args.device}")
     model, history = train_pixelcnn(spec, data[0], data[2], args.device, train_labels=data[1], test_labels=data[3])
     print(f"trained {history.steps} steps in {history.wall_time_s:.0f} s (stopped by {history.stopped_by})")
-    commands = {"speed": speed, "quality": quality, "fidelity": fidelity, "memory": memory, "evidence": evidence}
+    commands = {
+        "speed": speed,
+        "quality": quality,
+        "fidelity": fidelity,
+        "memory": memory,
+        "evidence": evidence,
+        "votes": votes,
+    }
     commands[args.what](args, model, data)
 
 
@@ -294,6 +396,10 @@ def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
         epochs = args.epochs or spec.train.epochs
         train = dataclasses.replace(spec.train, time_budget_s=args.time_budget, max_steps=None, epochs=epochs)
         spec = dataclasses.replace(spec, name=f"{spec.name}-{args.time_budget:g}s-{epochs}e", train=train)
+    if args.max_steps is not None:  # as many epochs (of MNIST's 60000) as the steps need: the steps end the run
+        epochs = -(-args.max_steps // (60000 // spec.train.batch_size))
+        train = dataclasses.replace(spec.train, max_steps=args.max_steps, time_budget_s=None, epochs=epochs)
+        spec = dataclasses.replace(spec, name=f"{spec.name}-{args.max_steps}steps", train=train)
     if args.recogniser_budget is not None and spec.recogniser is not None:
         recogniser = spec.recogniser
         train = dataclasses.replace(recogniser.train, time_budget_s=args.recogniser_budget)
