@@ -83,8 +83,8 @@ PROFILES: dict[str, Profile] = {
         pixelcnn=PixelCNNSpec(
             "default",
             PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64, condition_channels=16),
-            # the 310-s cap binds on a CPU: 1650 to 1750 steps in float32, 2850 to 3300 in bf16 on an AMX CPU
-            # (`bf16` below); the step cap binds on a GPU
+            # the 310-s cap binds on a CPU: 1650 to 1750 steps in float32, 2850 to 3300 in bf16 on an AMX CPU,
+            # 2357 in bf16 on an AVX512-BF16 one (an AMD EPYC) (`bf16` below); the step cap binds on a GPU
             TrainConfig(
                 epochs=5,
                 max_steps=4000,

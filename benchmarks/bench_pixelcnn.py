@@ -1,7 +1,7 @@
 """PixelCNN training throughput: this package's implementation against a straightforward reference implementation
 of the same network (k x k weight * mask convolutions, float32, default layout, default memory allocator), and
-the package's bfloat16 autocast with channels-last weights, which PixelCNN training uses on a CPU with AMX
-(`runtime.fast_bf16`; on another CPU those rows measure emulated bf16).
+the package's bfloat16 autocast with channels-last weights, which PixelCNN training uses on a CPU that computes bf16
+in hardware, with AMX or AVX512-BF16 (`runtime.fast_bf16`; on another CPU those rows measure emulated bf16).
 
     python benchmarks/bench_pixelcnn.py [--profile default] [--steps 12] [--repeats 5] [--batch-size 64]
 

@@ -6,11 +6,11 @@ whether its probabilities are calibrated.
 
 For each width, length and precision, the default profile's recogniser spec with that width and that many epochs
 (no time cap, or --time-budget seconds: the learning rate then anneals by time, as in the default profile), trained
-from scratch (not cached) in float32 or with its forward passes under bfloat16 autocast (fast on a CPU with AMX; the
-profiles train it in float32), then its accuracy per hole family on the first --digits test digits (evaluation seed
-0), next to the 10-nearest-neighbour vote on the same observed pixels. A second table gives each run's label NLL,
-mean -log softmax(logits / T)[y] in nats, at each temperature T: the label mixture uses r as it is (T = 1), which a
-calibrated r makes the best of them. Prints the tables and the training times.
+from scratch (not cached) in float32 or with its forward passes under bfloat16 autocast (fast on a CPU with AMX or
+AVX512-BF16; the profiles train it in float32), then its accuracy per hole family on the first --digits test digits
+(evaluation seed 0), next to the 10-nearest-neighbour vote on the same observed pixels. A second table gives each
+run's label NLL, mean -log softmax(logits / T)[y] in nats, at each temperature T: the label mixture uses r as it is
+(T = 1), which a calibrated r makes the best of them. Prints the tables and the training times.
 """
 
 from __future__ import annotations

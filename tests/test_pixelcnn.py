@@ -239,10 +239,16 @@ def test_bf16_autocast_loss_is_float32_and_close_to_float32s(config):
     assert torch.nn.functional.cosine_similarity(grads[0].flatten(), grads[1].flatten(), dim=0) > 0.98
 
 
-def test_fast_bf16_is_for_cpus_with_amx_unless_told(monkeypatch):
+def test_fast_bf16_is_for_cpus_with_amx_or_avx512_bf16_unless_told(monkeypatch):
     monkeypatch.delenv("ASGN2_BF16", raising=False)
     assert runtime.fast_bf16("cuda") is False  # fp32 is what was checked on GPUs
-    assert runtime.fast_bf16("cpu") == bool(torch.cpu._is_amx_tile_supported())
+    native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    assert runtime.fast_bf16("cpu") == bool(native)
+    for amx, avx512_bf16 in ((False, False), (True, False), (False, True)):
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda amx=amx: amx)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda b=avx512_bf16: b)
+        assert runtime.fast_bf16("cpu") is (amx or avx512_bf16)
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")  # an older torch without the probe: no
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
     assert runtime.fast_bf16("cpu") is False
     for flag, expected in (("0", False), ("1", True)):
