@@ -158,6 +158,16 @@ def evaluate_family(
     return rows
 
 
+def evaluation_digits(
+    test_images: torch.Tensor, test_labels: torch.Tensor, digits: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The evaluation's `digits` random test digits: (grey uint8 images (N, 1, 28, 28), labels (N,), their binarization
+    with evaluation seed `seed` (N, 1, 28, 28)). The first n of a larger draw are the draw of n."""
+    order = torch.randperm(len(test_images), generator=generator("subsets", seed))[:digits]
+    grey = test_images[order]
+    return grey, test_labels[order], eval_binarization(grey, seed)
+
+
 @torch.no_grad()
 def evaluate(
     model: PixelCNN,
@@ -171,9 +181,8 @@ def evaluate(
     """Every family of `spec` on `spec.digits` random test digits (uint8 images, labels); see the module docstring.
     The first row is the classifier on the original (binarized) digits."""
     device = next(model.parameters()).device
-    order = torch.randperm(len(test_images), generator=generator("subsets", spec.seed))[: spec.digits]
-    grey, labels = test_images[order], test_labels[order]
-    truth = eval_binarization(grey, spec.seed).to(device)
+    grey, labels, truth = evaluation_digits(test_images, test_labels, spec.digits, spec.seed)
+    truth = truth.to(device)
     train_binary = binarize(train_images, "stochastic", generator("baselines", spec.seed))
     original = (predict(judge, truth).cpu() == labels).float()
     rows = [_row("none", "original digits", agree=original, vote=original)]

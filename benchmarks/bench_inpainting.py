@@ -67,7 +67,7 @@ from asgn2 import inpainting, sampling
 from asgn2.classifier import predict, train_classifier
 from asgn2.data import binarize, load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
-from asgn2.inpainting_eval import KNN, evaluate, in_chunks, majority, table
+from asgn2.inpainting_eval import KNN, evaluate, evaluation_digits, in_chunks, majority, table
 from asgn2.metrics import mean_and_interval
 from asgn2.pixelcnn import (
     PixelCNNSpec,
@@ -178,9 +178,9 @@ def _judge(args: argparse.Namespace, data: Data):
 def fidelity_table(model, judge, data: Data, digits: int, kinds: tuple[str, ...], samples: int = 8) -> None:
     """Print the fidelity table (see the module docstring) of a conditional `model` on `digits` test digits."""
     train_x, train_y, test_x, test_y = data
-    order = torch.randperm(len(test_x), generator=generator("subsets", 0))[:digits]
     device = next(model.parameters()).device
-    x, labels = eval_binarization(test_x[order], 0).to(device), test_y[order]
+    _, labels, x = evaluation_digits(test_x, test_y, digits)
+    x = x.to(device)
     for kind in kinds:  # the recogniser alone is cheap: all 10000 test digits
         named = recogniser_accuracy(model.condition.recognise, test_x, test_y, kind)
         print(f"recogniser, {kind} holes: names {100 * named:.1f}% of all {len(test_x)} test digits")
@@ -222,8 +222,7 @@ def evidence(args: argparse.Namespace, model, data: Data) -> None:
     and hole masks)."""
     kinds = tuple(args.kinds or ("top", "left", "right", "centre"))
     digits = args.digits or 200
-    order = torch.randperm(len(data[2]), generator=generator("subsets", 0))[:digits]
-    x = eval_binarization(data[2][order], 0).to(args.device)
+    x = evaluation_digits(data[2], data[3], digits)[2].to(args.device)
     log_p = in_chunks(pixel_log_probs, model, x).flatten(1).cpu()  # the model as a plain PixelCNN
     print(f"{digits} random test digits (as in quality), PixelCNN {args.profile}; hole NLL in nats, 95% intervals")
     print("| holes | raster (exact) | conditional (exact) | K | SIR estimate | SIR - conditional | ESS | s |")
@@ -232,14 +231,14 @@ def evidence(args: argparse.Namespace, model, data: Data) -> None:
         known = hole_mask(kind, digits, seed=0).to(args.device)
         raster = -(log_p * (~known).flatten(1).cpu()).sum(1)
         conditional = -in_chunks(mixture_hole_log_prob, model, x, known).cpu()
-        first = f"| {kind} | {_nats(raster)} | {_nats(conditional)} |"
+        first = f"| {kind} | {_interval(raster)} | {_interval(conditional)} |"
         for k in args.candidates:
             start = time.perf_counter()
             drawn = inpainting.sir(model, x, known, 1, k, generator("sampling", 0))
             estimate = -(log_p.sum(1) - drawn.log_evidence())  # errs low: log p^(x_obs) does, in expectation
             seconds = time.perf_counter() - start
             ess = drawn.effective_sample_size().mean().item()
-            cells = f" {k} | {_nats(estimate)} | {_nats(estimate - conditional)} | {ess:.1f} | {seconds:.0f} |"
+            cells = f" {k} | {_interval(estimate)} | {_interval(estimate - conditional)} | {ess:.1f} | {seconds:.0f} |"
             print(first + cells, flush=True)
             first = "| | | |"
 
@@ -247,8 +246,8 @@ def evidence(args: argparse.Namespace, model, data: Data) -> None:
 def votes(args: argparse.Namespace, model, data: Data) -> None:
     spec = PROFILES[args.profile].inpainting
     digits, kinds = args.digits or spec.digits, tuple(args.kinds or spec.kinds)
-    judge = _judge(args, data)
-    vote_table(model, judge, data, digits, kinds, args.samples or 32, args.subsets, spec.seed, args.rows_out)
+    subsets = sorted(s for s in args.subsets if s <= (args.samples or 32))
+    vote_table(model, _judge(args, data), data, digits, kinds, subsets, spec.seed, args.rows_out)
 
 
 @torch.no_grad()
@@ -258,68 +257,62 @@ def vote_table(
     data: Data,
     digits: int,
     kinds: tuple[str, ...],
-    s_max: int,
     subsets: list[int],
     seed: int = 0,
     out: str | None = None,
 ) -> None:
-    """Print the majority vote against S (see the module docstring): one draw of s_max completions per digit and
-    method, the vote of the first s of them for every s of `subsets` (those <= s_max). `out`: after each family,
+    """Print the majority vote against S (see the module docstring): one draw of max(subsets) completions per digit
+    and method, the vote of the first s of them for every s of `subsets` (ascending). `out`: after each family,
     torch.save every per-digit column so far there (a long run cut short keeps what it measured)."""
-    subsets = sorted(s for s in subsets if s <= s_max)
     train_x, train_y, test_x, test_y = data
     device = next(model.parameters()).device
-    order = torch.randperm(len(test_x), generator=generator("subsets", seed))[:digits]  # as `evaluate`
-    x, labels = eval_binarization(test_x[order], seed).to(device), test_y[order]
+    _, labels, x = evaluation_digits(test_x, test_y, digits, seed)  # `quality`'s digits
+    x, s_max = x.to(device), subsets[-1]
     train_binary = binarize(train_x, "stochastic", generator("baselines", seed))
     print(f"{digits} random test digits (as in quality), up to S = {s_max}; vote %")
     header = ["nearest", "10-NN", "r's top class"] + [f"S = {s}" for s in subsets]
-    header += [f"drawn digits' majority, S = {subsets[-1]}", f"raster, S = {subsets[-1]}", "s"]
-    print("| holes | " + " | ".join(header) + " |")
-    print("|---" * (len(header) + 1) + "|")
-    gains: dict[int, list[torch.Tensor]] = {s: [] for s in subsets}
+    header += [f"drawn digits' majority, S = {s_max}", f"raster, S = {s_max}"]
+    print("| holes | " + " | ".join(header) + " | s |")
+    print("|---" * (len(header) + 2) + "|")
     columns: dict[str, dict[str, torch.Tensor]] = {}
     for kind in kinds:
         start = time.perf_counter()
         known = hole_mask(kind, digits, seed=seed).to(device)
         neighbours = inpainting.nearest_training_digits(x, known, train_binary, k=KNN).cpu()
         donors = train_binary[neighbours[:, 0]].to(x)
-        nearest = (predict(judge, torch.where(known, x, donors)) == labels).float()
-        knn = (majority(train_y[neighbours]) == labels).float()
-        top = (model.class_log_posterior(x, known).argmax(1).cpu() == labels).float()
+        cells = [
+            predict(judge, torch.where(known, x, donors)) == labels,
+            majority(train_y[neighbours]) == labels,
+            model.class_log_posterior(x, known).argmax(1).cpu() == labels,
+        ]
         completions, told = inpainting.label_mixture(model, x, known, s_max, generator("sampling", seed))
         judged = predict(judge, completions.flatten(0, 1)).view(digits, s_max)
+        cells += [majority(judged[:, :s]) == labels for s in subsets]
         raster = inpainting.raster(model, x, known, s_max, generator("sampling", seed))
-        raster_judged = predict(judge, raster.flatten(0, 1)).view(digits, s_max)
-        cells = [nearest, knn, top]
-        for s in subsets:
-            vote = (majority(judged[:, :s]) == labels).float()
-            gains[s].append(vote - nearest)
-            cells.append(vote)
-        cells.append((majority(told[:, : subsets[-1]].cpu()) == labels).float())
-        cells.append((majority(raster_judged[:, : subsets[-1]]) == labels).float())
+        cells += [
+            majority(told.cpu()) == labels,
+            majority(predict(judge, raster.flatten(0, 1)).view(digits, s_max)) == labels,
+        ]
+        columns[kind] = dict(zip(header, (c.float() for c in cells), strict=True))
         seconds = time.perf_counter() - start
-        print(f"| {kind} | " + " | ".join(f"{100 * c.mean():.1f}" for c in cells) + f" | {seconds:.0f} |", flush=True)
+        row = " | ".join(f"{100 * c.mean():.1f}" for c in columns[kind].values())
+        print(f"| {kind} | {row} | {seconds:.0f} |", flush=True)
         if out:
-            columns[kind] = dict(zip(header, cells, strict=False))
             torch.save(columns, out)
     print(f"\nthe label mixture's vote minus the nearest digit's, points, paired 95% intervals ({digits} digits)")
     print("| holes | " + " | ".join(f"S = {s}" for s in subsets) + " |")
     print("|---" * (len(subsets) + 1) + "|")
+    gains = {s: torch.stack([columns[k][f"S = {s}"] - columns[k]["nearest"] for k in kinds]) for s in subsets}
     for i, kind in enumerate(kinds):
-        print(f"| {kind} | " + " | ".join(_points(gains[s][i]) for s in subsets) + " |")
-    mean = [torch.stack(gains[s]).mean(0) for s in subsets]  # per digit over the families, then over the digits
-    print(f"| **mean of {len(kinds)}** | " + " | ".join(f"**{_points(m)}**" for m in mean) + " |")
+        print(f"| {kind} | " + " | ".join(_interval(100 * gains[s][i], 1, "+") for s in subsets) + " |")
+    mean = [gains[s].mean(0) for s in subsets]  # per digit over the families, then over the digits
+    print(f"| **mean of {len(kinds)}** | " + " | ".join(f"**{_interval(100 * m, 1, '+')}**" for m in mean) + " |")
 
 
-def _points(values: torch.Tensor) -> str:
+def _interval(values: torch.Tensor, decimals: int = 2, sign: str = "") -> str:
+    """'mean ± the half-width of its 95% interval' (sign "+": the mean's sign always shown)."""
     mean, half = mean_and_interval(values.double())
-    return f"{100 * mean:+.1f} ± {100 * half:.1f}"
-
-
-def _nats(values: torch.Tensor) -> str:
-    mean, half = mean_and_interval(values.double())
-    return f"{mean:.2f} ± {half:.2f}"
+    return f"{mean:{sign}.{decimals}f} ± {half:.{decimals}f}"
 
 
 def main() -> None:
