@@ -19,6 +19,14 @@ import torch.nn.functional as F
 
 from .data import IMAGE_SHAPE
 from .pixelcnn import MaskedConv2d, PixelCNN, check_binary_images, check_known_mask
+from .runtime import intra_op_threads
+
+# A step's operations below this many multiply-adds (all rows together) run on one CPU thread: a second thread
+# buys nothing there and costs a wait at every one of the step's ~50 operations, a long one when the other core is
+# busy. The default network at 64 rows (5.5 M): one thread as fast on an idle 2-core CPU, 2.1x to 2.7x as fast
+# beside one busy process (benchmarks/bench_inpainting.py speed --busy 1); at 128 rows (11 M) two threads are 1.17x
+# as fast idle.
+SERIAL_STEP_MACS = 8_000_000
 
 
 def check_known(images: torch.Tensor, known: torch.Tensor) -> None:
@@ -83,6 +91,10 @@ class _ActivationCache:
         self.mix = [(block.mix.weight[:, :, 0, 0].t(), block.mix.bias) for block in model.blocks]
         hidden, out = model.head[1], model.head[3]
         self.head = [(hidden.weight[:, :, 0, 0].t(), hidden.bias), (out.weight[:, :, 0, 0].t(), out.bias)]
+        matrices = self.kernels + [w for w, _ in self.mix + self.head]
+        if self.features is not None:
+            matrices.append(self.condition[0])
+        self.step_macs = self.buffers[0].shape[0] * sum(m.numel() for m in matrices)  # of one `step`, all rows
 
     def _fill_prefix(self, x: torch.Tensor, features: torch.Tensor | None) -> None:
         """Every layer's input on the rows of x (the rows above the first hole), and their log p."""
@@ -250,16 +262,18 @@ def sample_rows(
     condition = _condition(model, known[distinct], conditional)
     cache = _ActivationCache(model, x[distinct], condition, first_row, shared, labels)
     x, log_observed = x.clone(), cache.prefix_log_prob
-    for index in visit:
-        r, c = divmod(index, width)
-        logit = cache.step(r, c, logit=score or is_hole[r][c])
-        if is_hole[r][c]:
-            draw = (u[:, 0, r, c] < torch.sigmoid(logit)).to(x.dtype)
-            x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
-            cache.set_pixel(r, c, x[:, 0, r, c])
-        if score:
-            log_p = -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
-            log_observed = log_observed + log_p * known[:, 0, r, c]
+    serial = x.device.type == "cpu" and cache.step_macs < SERIAL_STEP_MACS
+    with intra_op_threads(1 if serial else None):
+        for index in visit:
+            r, c = divmod(index, width)
+            logit = cache.step(r, c, logit=score or is_hole[r][c])
+            if is_hole[r][c]:
+                draw = (u[:, 0, r, c] < torch.sigmoid(logit)).to(x.dtype)
+                x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
+                cache.set_pixel(r, c, x[:, 0, r, c])
+            if score:
+                log_p = -F.binary_cross_entropy_with_logits(logit, x[:, 0, r, c], reduction="none")
+                log_observed = log_observed + log_p * known[:, 0, r, c]
     return x, log_observed
 
 

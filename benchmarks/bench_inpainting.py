@@ -1,6 +1,6 @@
 """Inpainting with the trained PixelCNN: sampler speed, and the quality table of every method and baseline.
 
-    python benchmarks/bench_inpainting.py speed    [--profile default] [--n 64]
+    python benchmarks/bench_inpainting.py speed    [--profile default] [--n 64] [--busy 0]
     python benchmarks/bench_inpainting.py quality  [--profile default] [--digits 1000] [--kinds top bottom ...]
                                                    [--samples S]
     python benchmarks/bench_inpainting.py fidelity [--digits 400] [--kinds top left ...]
@@ -13,7 +13,9 @@
 
 speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
 the whole network on the whole image once per hole pixel, same generator: the samples must be identical. Both the
-raster (plain) and the conditional mode. Prints wall times and ratios measured in this one run.
+raster (plain) and the conditional mode. Prints wall times and ratios measured in this one run, and the cached
+sampler's time with every step on all of torch's threads (`sampling.SERIAL_STEP_MACS` = 0: no step counted small
+enough for one thread). `--busy K`: K other processes spin on the CPU throughout (a busy host, reproducibly).
 memory: SIR (K = 8) on the top halves of `digits` test digits sampled in chunks (`sampling.chunk_rows`, the default
 cache budget) and in one go, each run in a fresh process (two of each, alternating): wall time, peak resident memory
 of the process and a checksum of the samples, which must agree.
@@ -53,6 +55,7 @@ own; `--judge default` keeps a `full` model comparable with the default table). 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import resource
@@ -60,6 +63,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -90,22 +94,71 @@ def speed(args: argparse.Namespace, model, data: Data) -> None:
     x = eval_binarization(data[2][: args.n]).to(args.device)
     known = hole_mask("bottom", args.n).to(args.device)
     print(f"bottom-half inpainting of {args.n} test digits, PixelCNN {args.profile}, {torch.get_num_threads()} threads")
-    print("| mode | naive: whole network once per hole pixel, s | cached, s (median of 3) | speed-up | identical |")
-    print("|---|---|---|---|---|")
     # the conditional mode as the label mixture samples it: each digit told a digit drawn from the recogniser
     told = torch.multinomial(model.class_log_posterior(x, known).exp(), 1, generator=generator("sampling"))[:, 0]
-    for conditional in (False, True) if model.conditional else (False,):
-        labels = told if conditional else None
-        times = []
-        for _ in range(3):
+    with busy_processes(args.busy):
+        print(f"{args.busy} other busy processes on the CPU for the whole measurement")
+        print(
+            "| mode | naive: whole network once per hole pixel, s | cached, s (median of 3) | speed-up | identical |"
+            " cached, every step on all threads, s | speed-up |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for conditional in (False, True) if model.conditional else (False,):
+            labels = told if conditional else None
+
+            def run(conditional: bool = conditional, labels: torch.Tensor | None = labels) -> torch.Tensor:
+                return sample_holes(model, x, known, generator("sampling"), conditional, labels=labels)
+
+            (fast, fast_s), (threaded, threaded_s) = _alternate(run, _every_step_threaded(run))
             start = time.perf_counter()
-            fast = sample_holes(model, x, known, generator("sampling"), conditional, labels=labels)
-            times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        naive = sample_holes_naive(model, x, known, generator("sampling"), conditional, labels)
-        naive_s, fast_s = time.perf_counter() - start, statistics.median(times)
-        mode = "conditional (told a digit drawn from r)" if conditional else "raster (plain)"
-        print(f"| {mode} | {naive_s:.1f} | {fast_s:.3f} | {naive_s / fast_s:.0f}x | {torch.equal(fast, naive)} |")
+            naive = sample_holes_naive(model, x, known, generator("sampling"), conditional, labels)
+            naive_s = time.perf_counter() - start
+            mode = "conditional (told a digit drawn from r)" if conditional else "raster (plain)"
+            same = torch.equal(fast, naive) and torch.equal(threaded, naive)
+            print(
+                f"| {mode} | {naive_s:.1f} | {fast_s:.3f} | {naive_s / fast_s:.0f}x | {same} | {threaded_s:.3f} | "
+                f"{naive_s / threaded_s:.0f}x |"
+            )
+
+
+def _every_step_threaded(run: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
+    """run() with no sampling step counted small enough for one thread (`sampling.SERIAL_STEP_MACS` = 0)."""
+
+    def threaded() -> torch.Tensor:
+        policy, sampling.SERIAL_STEP_MACS = sampling.SERIAL_STEP_MACS, 0
+        try:
+            return run()
+        finally:
+            sampling.SERIAL_STEP_MACS = policy
+
+    return threaded
+
+
+def _alternate(*runs: Callable[[], torch.Tensor], repeats: int = 3) -> list[tuple[torch.Tensor, float]]:
+    """Each run's result and median wall time over `repeats` calls, the runs taking turns (a drifting load falls on
+    all of them alike)."""
+    times: list[list[float]] = [[] for _ in runs]
+    outs: list[torch.Tensor] = []
+    for _ in range(repeats):
+        outs = []
+        for run, seconds in zip(runs, times, strict=True):
+            start = time.perf_counter()
+            outs.append(run())
+            seconds.append(time.perf_counter() - start)
+    return [(out, statistics.median(seconds)) for out, seconds in zip(outs, times, strict=True)]
+
+
+@contextlib.contextmanager
+def busy_processes(n: int) -> Iterator[None]:
+    """n other processes that keep a CPU core busy each (a spinning loop) while the block runs: a busy host, made
+    on purpose so that the measurement can be repeated."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for process in spinners:
+            process.kill()
+            process.wait()
 
 
 def memory(args: argparse.Namespace, model, data: Data) -> None:
@@ -320,6 +373,7 @@ def main() -> None:
     parser.add_argument("what", choices=["speed", "quality", "fidelity", "memory", "evidence", "votes"])
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--n", type=int, default=64, help="speed: test digits")
+    parser.add_argument("--busy", type=int, default=0, help="speed: other processes kept busy meanwhile (0)")
     parser.add_argument(
         "--digits", type=int, help="quality, votes: test digits (default: the profile's); fidelity: 400"
     )

@@ -24,6 +24,7 @@ from asgn2.inpainting import (
 )
 from asgn2.inpainting_eval import diversity, majority
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
+from asgn2.runtime import intra_op_threads
 from asgn2.sampling import sample_and_score, sample_holes, sample_holes_naive
 
 
@@ -127,6 +128,42 @@ def test_sampling_in_chunks_equals_one_go(monkeypatch, labels, score):
     assert torch.equal(chunked[0], whole[0])
     if score:
         assert torch.allclose(chunked[1], whole[1], atol=1e-4)
+
+
+def test_small_steps_run_on_one_thread(monkeypatch):
+    """A step of fewer multiply-adds than `SERIAL_STEP_MACS` (all rows: every kernel, mix, head and conditioning
+    matrix once per row) runs on one thread, a larger one on all of torch's; the caller's count is restored after and
+    the samples are the same either way."""
+    model, x, known = tiny_model(), images(3), hole_mask("bottom", 3, seed=2)
+    convs = [model.input] + [block.conv for block in model.blocks]
+    matrices = convs + [block.mix for block in model.blocks] + [model.head[1], model.head[3], model.condition_bias]
+    cache = sampling._ActivationCache(model, x, known, 14, repeats=2)  # 6 rows
+    assert cache.step_macs == 6 * sum(m.weight.numel() for m in matrices)
+    threads, step = [], sampling._ActivationCache.step
+
+    def spy(self: sampling._ActivationCache, r: int, c: int, logit: bool) -> torch.Tensor | None:
+        threads.append(torch.get_num_threads())
+        return step(self, r, c, logit)
+
+    monkeypatch.setattr(sampling._ActivationCache, "step", spy)
+    with intra_op_threads(2):
+        serial = sample_holes(model, x, known, torch.Generator().manual_seed(1), True, repeats=2)
+        assert set(threads) == {1} and torch.get_num_threads() == 2
+        threads.clear()
+        monkeypatch.setattr(sampling, "SERIAL_STEP_MACS", 0)
+        threaded = sample_holes(model, x, known, torch.Generator().manual_seed(1), True, repeats=2)
+        assert set(threads) == {2} and torch.get_num_threads() == 2
+    assert torch.equal(serial, threaded)
+
+
+def test_intra_op_threads_restores_the_count_on_error():
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError), intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+        raise RuntimeError
+    assert torch.get_num_threads() == before
+    with intra_op_threads(None):
+        assert torch.get_num_threads() == before
 
 
 def test_sir_with_one_candidate_is_raster():
