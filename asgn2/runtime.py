@@ -74,10 +74,13 @@ def configure_threads(num_threads: int | None = None) -> int:
 
 @contextlib.contextmanager
 def intra_op_threads(n: int | None) -> Iterator[None]:
-    """torch's intra-op CPU threads set to n inside the block (None: left as they are), restored after it."""
+    """torch's intra-op CPU threads set to n inside the block, restored after it; None leaves them alone (no call:
+    the sampler enters this block for every chunk)."""
+    if n is None:
+        yield
+        return
     saved = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
+    torch.set_num_threads(n)
     try:
         yield
     finally:
