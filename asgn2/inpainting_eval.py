@@ -109,6 +109,17 @@ def _scores(judge, completions: torch.Tensor, truth: torch.Tensor, known: torch.
     }
 
 
+def nearest_baselines(
+    truth: torch.Tensor, known: torch.Tensor, train_binary: torch.Tensor, train_labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two baselines that read the training set, for binary digits truth (N, 1, 28, 28) with observed pixels
+    `known`: each digit with its hole copied from the training digit nearest on the observed pixels (N, 1, 28, 28),
+    and the majority label of the KNN nearest (N,)."""
+    neighbours = inpainting.nearest_training_digits(truth, known, train_binary, k=KNN).cpu()
+    donors = train_binary[neighbours[:, 0]].to(truth)
+    return torch.where(known, truth, donors), majority(train_labels[neighbours])
+
+
 @torch.no_grad()
 def evaluate_family(
     model: PixelCNN,
@@ -133,10 +144,9 @@ def evaluate_family(
     start = time.perf_counter()
     add("black", inpainting.black(truth, known), time.perf_counter() - start)
     start = time.perf_counter()
-    neighbours = inpainting.nearest_training_digits(truth, known, train_binary, k=KNN).cpu()
-    donors = train_binary[neighbours[:, 0]].to(truth)
-    add("nearest", torch.where(known, truth, donors).unsqueeze(1), time.perf_counter() - start)
-    knn = (majority(train_labels[neighbours]) == labels.cpu()).float()
+    nearest, knn_label = nearest_baselines(truth, known, train_binary, train_labels)
+    add("nearest", nearest.unsqueeze(1), time.perf_counter() - start)
+    knn = (knn_label == labels.cpu()).float()
     rows.append(_row(kind, CONTEXT, vote=knn, nll=noise_floor(grey, known.cpu())))
 
     start = time.perf_counter()

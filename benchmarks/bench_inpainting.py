@@ -71,7 +71,7 @@ from asgn2 import inpainting, sampling
 from asgn2.classifier import predict, train_classifier
 from asgn2.data import binarize, load_mnist
 from asgn2.holes import HOLE_KINDS, hole_mask
-from asgn2.inpainting_eval import KNN, evaluate, evaluation_digits, in_chunks, majority, table
+from asgn2.inpainting_eval import evaluate, evaluation_digits, in_chunks, majority, nearest_baselines, table
 from asgn2.metrics import mean_and_interval
 from asgn2.pixelcnn import (
     PixelCNNSpec,
@@ -331,11 +331,10 @@ def vote_table(
     for kind in kinds:
         start = time.perf_counter()
         known = hole_mask(kind, digits, seed=seed).to(device)
-        neighbours = inpainting.nearest_training_digits(x, known, train_binary, k=KNN).cpu()
-        donors = train_binary[neighbours[:, 0]].to(x)
+        nearest, knn_label = nearest_baselines(x, known, train_binary, train_y)
         cells = [
-            predict(judge, torch.where(known, x, donors)) == labels,
-            majority(train_y[neighbours]) == labels,
+            predict(judge, nearest) == labels,
+            knn_label == labels,
             model.class_log_posterior(x, known).argmax(1).cpu() == labels,
         ]
         completions, told = inpainting.label_mixture(model, x, known, s_max, generator("sampling", seed))
