@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,10 @@ import torch
 
 class SpecMismatchError(ValueError):
     """A checkpoint was written for another run specification than the one asked for."""
+
+
+class DamagedCheckpointError(RuntimeError):
+    """A checkpoint file exists but cannot be read (truncated or corrupted, say by a full disk or a copy cut short)."""
 
 
 def checkpoint_dir() -> Path:
@@ -62,10 +68,18 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The state saved at `path`; DamagedCheckpointError, naming the file and the fix, if it cannot be read."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path.resolve()}")
-    return torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+        raise DamagedCheckpointError(
+            f"the checkpoint {path.resolve()} is damaged and cannot be read ({type(error).__name__}: {error}). "
+            "Delete it and train again (retrain=True, --retrain on the command line); this run's other checkpoints "
+            "are separate files and stay valid."
+        ) from error
 
 
 @dataclasses.dataclass

@@ -93,9 +93,8 @@ def pixelcnn_cmd(ctx: Context, retrain: bool = False):
     from .metrics import bits_per_dim
     from .pixelcnn import eval_binarization, test_nll, train_pixelcnn
 
-    spec, (test_images, test_labels) = ctx.profile.pixelcnn, ctx.mnist("test")
-    train_images, train_labels = ctx.mnist("train")
-    model, history = train_pixelcnn(spec, train_images, test_images, ctx.device, retrain, train_labels, test_labels)
+    spec, test_images = ctx.profile.pixelcnn, ctx.mnist("test")[0]
+    model, history = train_pixelcnn(spec, ctx.mnist("train"), ctx.mnist("test"), ctx.device, retrain=retrain)
     nll = [test_nll(model, eval_binarization(test_images, seed)) for seed in EVAL_SEEDS]
     print(
         f"pixelcnn ({spec.name}): test NLL {_spread(nll, 2)} nats/image = {bits_per_dim(sum(nll) / len(nll)):.4f} "
@@ -127,7 +126,10 @@ def inpaint_cmd(ctx: Context, holes: str, n: int, samples: int, candidates: int,
     model = pixelcnn_cmd(ctx)
     digits = eval_binarization(ctx.mnist("test")[0][:n]).to(ctx.device)
     known = hole_mask(holes, n, seed=seed).to(ctx.device)
-    _save(plot_inpainting(model, digits, known, samples, candidates, seed, f"holes: {holes}"), out)
+    figure = plot_inpainting(
+        model, digits, known, samples=samples, candidates=candidates, seed=seed, title=f"holes: {holes}"
+    )
+    _save(figure, out)
 
 
 def sample_realnvp_cmd(ctx: Context, n: int, temperatures: list[float], seed: int, out: str) -> None:
@@ -192,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--retrain", action="store_true", help="delete the cached checkpoint and train again")
         return p
 
+    _model_commands(add)
+    _document_commands(add)
+    return parser
+
+
+def _model_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """The commands that train or use the models."""
     add("run", "train and evaluate everything, write figures to results/")
     add("train-classifier", "train (or load) the MNIST classifier, print its test accuracy", retrain=True)
     add("train-pixelcnn", "train (or load) the PixelCNN, print its test NLL", retrain=True)
@@ -217,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("b", help="the same kinds as a")
     p.add_argument("--n", type=int, default=0, help="use a random subset of n images of each set (0: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random subsets")
+
+
+def _document_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
+    """The commands that build the written answers, the notebook and the submission."""
     p = add("plot-q3", "written Q3 figure: Bernoulli KL and JS against theta, theta* marked")
     p.add_argument("--out", default="written/figures/q3_divergences.pdf", help="figure file (pdf, png, ...)")
     p.add_argument("--q", type=float, default=0.3, help="Q(x = 1) (default 0.3, as in the question)")
@@ -230,7 +243,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("results", "print the README's results table from an executed notebook")
     p.add_argument("notebook", nargs="?", help="default: the committed notebook")
     p.add_argument("--readme", action="store_true", help="also write it into README.md")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -66,28 +66,34 @@ def _check(images: torch.Tensor, known: torch.Tensor, samples: int, candidates: 
 
 
 def _completions(
-    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int, generator, conditional: bool
+    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, *, samples: int, generator, conditional: bool
 ) -> torch.Tensor:
     _check(images, known, samples)
-    out = sample_holes(model, images, known, generator, conditional=conditional, repeats=samples)
+    out = sample_holes(model, images, known, generator=generator, conditional=conditional, repeats=samples)
     return out.view(images.shape[0], samples, *images.shape[1:])
 
 
 def raster(
-    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
+    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, *, samples: int = 1, generator=None
 ) -> torch.Tensor:
     """S raster-order completions per image from p(x_i | x_<i): (N, S, 1, H, W)."""
-    return _completions(model, images, known, samples, generator, conditional=False)
+    return _completions(model, images, known, samples=samples, generator=generator, conditional=False)
 
 
 def sir(
-    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, candidates: int = 16, generator=None
+    model: PixelCNN,
+    images: torch.Tensor,
+    known: torch.Tensor,
+    *,
+    samples: int = 1,
+    candidates: int = 16,
+    generator=None,
 ) -> SIR:
     """Sampling-importance-resampling: K raster completions per image weighted by the model's likelihood of the
     observed pixels, S resampled with replacement (so a completion can be drawn more than once)."""
     _check(images, known, samples, candidates)
     n = images.shape[0]
-    out, log_w = sample_and_score(model, images, known, generator, conditional=False, repeats=candidates)
+    out, log_w = sample_and_score(model, images, known, generator=generator, repeats=candidates)
     log_w = log_w.view(n, candidates).cpu()
     picks = torch.multinomial(torch.softmax(log_w, dim=1), samples, replacement=True, generator=generator)
     pool = out.view(n, candidates, *images.shape[1:])
@@ -95,16 +101,16 @@ def sir(
 
 
 def conditional(
-    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
+    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, *, samples: int = 1, generator=None
 ) -> torch.Tensor:
     """S completions per image from the label mixture of a conditional PixelCNN: (N, S, 1, H, W). Each completion
     draws its digit y ~ r(y | x_observed), then its hole pixels from p(x_i | x_<i, x_observed, y)."""
-    return label_mixture(model, images, known, samples, generator)[0]
+    return label_mixture(model, images, known, samples=samples, generator=generator)[0]
 
 
 @torch.no_grad()
 def label_mixture(
-    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, samples: int = 1, generator=None
+    model: PixelCNN, images: torch.Tensor, known: torch.Tensor, *, samples: int = 1, generator=None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """S completions per image from the label mixture, (N, S, 1, H, W), and the digit each was told, (N, S).
 
@@ -118,7 +124,9 @@ def label_mixture(
     n = images.shape[0]
     posterior = model.class_log_posterior(images, known).exp().cpu()
     labels = torch.multinomial(posterior, samples, replacement=True, generator=generator).to(images.device)
-    out = sample_holes(model, images, known, generator, True, repeats=samples, labels=labels.flatten())
+    out = sample_holes(
+        model, images, known, generator=generator, conditional=True, repeats=samples, labels=labels.flatten()
+    )
     return out.view(n, samples, *images.shape[1:]), labels
 
 
@@ -128,6 +136,7 @@ def inpaint(
     images: torch.Tensor,
     known: torch.Tensor,
     method: str = "conditional",
+    *,
     samples_per_image: int = 1,
     candidates: int = 16,
     generator: torch.Generator | None = None,
@@ -137,8 +146,11 @@ def inpaint(
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     if method == "sir":
-        return sir(model, images, known, samples_per_image, candidates, generator).completions
-    return (raster if method == "raster" else conditional)(model, images, known, samples_per_image, generator)
+        return sir(
+            model, images, known, samples=samples_per_image, candidates=candidates, generator=generator
+        ).completions
+    draw = raster if method == "raster" else conditional
+    return draw(model, images, known, samples=samples_per_image, generator=generator)
 
 
 # -------------------------------------------------------------------------------------------------------- baselines
@@ -208,6 +220,7 @@ def plot_inpainting(
     model: PixelCNN,
     images: torch.Tensor,
     known: torch.Tensor,
+    *,
     samples: int = 3,
     candidates: int = 16,
     seed: int = 0,
@@ -218,7 +231,18 @@ def plot_inpainting(
     that sir drew more than once is shown once, labelled with its count (xk); the rest of its slots stay empty."""
     import matplotlib.pyplot as plt
 
-    outs = {m: inpaint(model, images, known, m, samples, candidates, stream("sampling", seed)) for m in methods}
+    outs = {  # every method from the same seed: each draws from its own generator
+        m: inpaint(
+            model,
+            images,
+            known,
+            m,
+            samples_per_image=samples,
+            candidates=candidates,
+            generator=stream("sampling", seed),
+        )
+        for m in methods
+    }
     n, cols = images.shape[0], 2 + samples * len(methods)
     fig, axes = plt.subplots(n, cols, figsize=(0.95 * cols, 1.0 * n + 0.4), squeeze=False)
     for i in range(n):

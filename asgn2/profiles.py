@@ -1,8 +1,9 @@
 """What the profiles mean, in one place: every model's run specification and the evaluation sizes.
 
-`quick` is a smoke test of everything (about 2 minutes of notebook), `default` fits a 2-to-8-core laptop CPU (the
-notebook in under 15 minutes), `full` is meant for a GPU. Training entry points take the specs below, and a
-checkpoint is reused only for the spec it was trained with.
+`quick` is a smoke test of everything, `default` is sized for a 2-to-8-core laptop CPU (the whole notebook within
+15 minutes: every training run has a time budget), `full` is meant for a GPU. Every profile states each field of
+its networks. Training entry points take the specs below, and a checkpoint is reused only for the spec it was
+trained with. Why each default is what it is: docs/design.md.
 """
 
 from __future__ import annotations
@@ -38,10 +39,8 @@ def _classifier(name: str, epochs: int, warmup_steps: int) -> ClassifierSpec:
 def _recogniser(
     name: str, epochs: int, time_budget_s: float | None = None, max_steps: int | None = None
 ) -> RecogniserSpec:
-    # trained first, then frozen in the conditional PixelCNN: 3 epochs take 40 to 55 s on this 2-core CPU (54 to 82 s
-    # before the holes were drawn faster), and the default caps it at 60 s (the learning rate anneals by time if the
-    # cap ends the run). Twice as wide, or 4 to 5 epochs, read no better in those 60 s (benchmarks/bench_recogniser.py,
-    # README). Seed 1: its data order and its holes are not the PixelCNN's (seed 0)
+    # trained first, then frozen in the conditional PixelCNN; a time cap anneals the learning rate by time if it binds.
+    # Seed 1: its data order and its holes are not the PixelCNN's (seed 0)
     config = TrainConfig(
         epochs=epochs,
         max_steps=max_steps,
@@ -51,7 +50,7 @@ def _recogniser(
         weight_decay=1e-4,
         seed=1,
     )
-    return RecogniserSpec(name, config)
+    return RecogniserSpec(name, config, width=16)
 
 
 PROFILES: dict[str, Profile] = {
@@ -60,7 +59,9 @@ PROFILES: dict[str, Profile] = {
         classifier=_classifier("quick", epochs=1, warmup_steps=50),
         pixelcnn=PixelCNNSpec(
             "quick",
-            PixelCNNConfig(channels=32, n_blocks=4, head_channels=32, condition_channels=16),
+            PixelCNNConfig(
+                channels=32, n_blocks=4, kernel_size=3, head_channels=32, condition_channels=16, recogniser_width=16
+            ),
             TrainConfig(epochs=1, max_steps=150, batch_size=64, lr=3e-3, warmup_steps=20),
             p_all_holes=0.5,
             p_label_fed=0.75,
@@ -70,7 +71,7 @@ PROFILES: dict[str, Profile] = {
         ),
         realnvp=RealNVPSpec(
             "quick",
-            RealNVPConfig(n_couplings=4, hidden=256),
+            RealNVPConfig(n_couplings=4, hidden=256, n_hidden=1),
             TrainConfig(epochs=1, max_steps=200, lr=1e-3, warmup_steps=20, eval_every=100),
             eval_images=1000,
         ),
@@ -82,9 +83,11 @@ PROFILES: dict[str, Profile] = {
         classifier=_classifier("default", epochs=2, warmup_steps=100),
         pixelcnn=PixelCNNSpec(
             "default",
-            PixelCNNConfig(channels=32, n_blocks=5, kernel_size=5, head_channels=64, condition_channels=16),
-            # the 310-s cap binds on a CPU: 1650 to 1750 steps in float32, 2850 to 3300 in bf16 on an AMX CPU,
-            # 2357 in bf16 on an AVX512-BF16 one (an AMD EPYC) (`bf16` below); the step cap binds on a GPU
+            PixelCNNConfig(
+                channels=32, n_blocks=5, kernel_size=5, head_channels=64, condition_channels=16, recogniser_width=16
+            ),
+            # the time budget binds on a CPU (how many steps fit depends on the CPU: benchmarks/RESULTS.md), the
+            # step cap on a GPU
             TrainConfig(
                 epochs=5,
                 max_steps=4000,
@@ -102,9 +105,7 @@ PROFILES: dict[str, Profile] = {
         ),
         realnvp=RealNVPSpec(
             "default",
-            # no ActNorm: the same 180 s with and without it, without gave 5% more steps, equal or better bits/dim
-            # and FID (benchmarks/bench_realnvp_variants.py, README)
-            RealNVPConfig(n_couplings=12, hidden=512, actnorm=False),
+            RealNVPConfig(n_couplings=12, hidden=512, n_hidden=1),
             TrainConfig(
                 epochs=10,
                 max_steps=3600,
@@ -124,7 +125,9 @@ PROFILES: dict[str, Profile] = {
         classifier=_classifier("full", epochs=8, warmup_steps=200),
         pixelcnn=PixelCNNSpec(
             "full",
-            PixelCNNConfig(channels=128, n_blocks=12, kernel_size=5, head_channels=256, condition_channels=64),
+            PixelCNNConfig(
+                channels=128, n_blocks=12, kernel_size=5, head_channels=256, condition_channels=64, recogniser_width=16
+            ),
             TrainConfig(epochs=40, lr=1e-3, warmup_steps=500, eval_every=2000, checkpoint_every=1000),
             p_all_holes=0.5,
             p_label_fed=0.75,

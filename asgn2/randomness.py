@@ -3,7 +3,7 @@
 A model can memorise the noise it trained on (dequantization noise, binarizations), so an evaluation that redraws
 that noise scores it too well. Every consumer of randomness draws from a stream named for its purpose, seeded by
 `stream_seed(name, seed)`, a hash of the name and the seed: the training loop seeds the global RNG with the "train"
-stream, evaluations use `torch.Generator`s of the "test-*" streams, and no two names share a seed.
+stream, evaluations use `torch.Generator`s of the "eval-*" streams, and no two names share a seed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import torch
 
 STREAMS = (
     "train",  # the training loop: global RNG (batches' binarization and dequantization noise, dropout)
-    "init",  # data-dependent initialisation (the batch that initialises ActNorm)
     "eval-binarization",  # the stochastically binarized test set
     "eval-dequantization",  # the dequantization noise of the test set
     "holes",  # the hole masks of evaluations and figures

@@ -1,7 +1,7 @@
 """Programming Q2: Real NVP with fully-connected scale and translation networks on MNIST.
 
 Data: a uint8 image x in {0..255}^D, D = 784, dequantized to v = x + u with u ~ U[0, 1)^D. The flow maps
-v -> y = v / 256 in [0, 1)^D (`Scale`) -> logit space (`Logit`) -> couplings (+ actnorm) -> z ~ N(0, I), so
+v -> y = v / 256 in [0, 1)^D (`Scale`) -> logit space (`Logit`) -> affine couplings -> z ~ N(0, I), so
 
     log p(v) = log N(f(v); 0, I) + log|det df/dv|
 
@@ -11,25 +11,26 @@ expectation over u) the code length of the discrete image, and bits/dim = -log p
 One subtlety, checked in the tests: the logit's domain is y in (-c, 1 + c) with c = lam / (1 - 2 lam), a little
 wider than [0, 1], so the model's density of v integrates to 1 over 256 * (-c, 1 + c) and puts slightly less than
 all of its mass on [0, 256)^D. The reported bits/dim are therefore a valid, slightly conservative bound (negligibly
-so for lam = 1e-6).
+so for lam = LAM = 1e-6).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .cache import fit_or_load
-from .checkpoints import Checkpoint, checkpoint_dir
+from .cache import train_or_load
 from .data import IMAGE_SHAPE, check_uint8_images
-from .flows import ActNorm, Composite, LinearLU, Logit, Permutation, Scale, Transform, standard_normal_log_prob
+from .flows import Composite, Logit, Scale, Transform, standard_normal_log_prob
 from .metrics import bits_per_dim, proportion_interval
 from .randomness import generator as stream
-from .training import History, TrainConfig, train
+from .training import History, TrainConfig
 
 D = 784
+LAM = 1e-6  # of the logit transform, as in the MAF paper's MNIST set-up
 
 
 def checkerboard(height: int = 28, width: int = 28, parity: int = 0) -> torch.Tensor:
@@ -82,59 +83,31 @@ class AffineCoupling(Transform):
         return x, -s.sum(1)
 
 
-MIXINGS = ("checkerboard", "permutation", "lu")
-
-
 @dataclass(frozen=True)
 class RealNVPConfig:
-    n_couplings: int = 8
-    hidden: int = 1024
-    n_hidden: int = 1  # hidden layers of each s/t network
-    actnorm: bool = True  # an ActNorm flow layer after every coupling
-    lam: float = 1e-6  # of the logit transform
-    # what changes between couplings: alternating checkerboards; a fixed random permutation before each coupling;
-    # or a learned invertible linear map (LU) before each coupling
-    mixing: str = "checkerboard"
+    """The flow; the defaults are the default profile's."""
 
-    def __post_init__(self) -> None:
-        if self.mixing not in MIXINGS:
-            raise ValueError(f"mixing must be one of {MIXINGS}, got {self.mixing!r}")
+    n_couplings: int = 12
+    hidden: int = 512
+    n_hidden: int = 1  # hidden layers of each s/t network
 
 
 class RealNVP(Transform):
     """v (N, 1, 28, 28) or (N, 784) dequantized pixels in [0, 256) <-> z (N, 784), base N(0, I).
 
-    With `mixing="checkerboard"` the masks alternate between the two checkerboards, so every pixel is transformed by
-    every other coupling; "permutation" and "lu" put a fixed random permutation or a learned linear map before each
-    coupling after the first.
+    Scale to [0, 1), logit, then `n_couplings` affine couplings whose checkerboard masks alternate, so every pixel
+    is transformed by every other coupling and conditions the ones between.
     """
 
     def __init__(self, config: RealNVPConfig | None = None) -> None:
         super().__init__()
         self.config = config = config or RealNVPConfig()
-        self.preprocess = Composite([Scale(1 / 256), Logit(config.lam)])
-        layers: list[Transform] = []
-        for k in range(config.n_couplings):
-            if k > 0 and config.mixing == "permutation":
-                layers.append(Permutation(torch.randperm(D, generator=torch.Generator().manual_seed(k))))
-            if k > 0 and config.mixing == "lu":
-                layers.append(LinearLU(D))
-            parity = k % 2 if config.mixing == "checkerboard" else 0
-            layers.append(AffineCoupling(checkerboard(parity=parity), config.hidden, config.n_hidden))
-            if config.actnorm:
-                layers.append(ActNorm(D))
-        self.flow = Composite(layers)
-
-    @torch.no_grad()
-    def initialize(self, v: torch.Tensor) -> None:
-        """Data-dependent initialisation of every ActNorm layer from a batch of real dequantized pixels v (N >= 2):
-        each layer is set so that its output has zero mean and unit variance on this batch. Training calls this
-        once, before the first step; nothing else changes parameters outside the optimizer."""
-        x = self.preprocess(check_pixels(v).flatten(1))[0]
-        for layer in self.flow.transforms:
-            if isinstance(layer, ActNorm):
-                layer.initialize(x)
-            x = layer(x)[0]
+        self.preprocess = Composite([Scale(1 / 256), Logit(LAM)])
+        couplings = [
+            AffineCoupling(checkerboard(parity=k % 2), config.hidden, config.n_hidden)
+            for k in range(config.n_couplings)
+        ]
+        self.flow = Composite(couplings)
 
     def forward(self, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y, log_det_pre = self.preprocess(check_pixels(v).flatten(1))
@@ -156,8 +129,10 @@ class RealNVP(Transform):
         self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None, as_uint8: bool = True
     ) -> torch.Tensor:
         """n images (n, 1, 28, 28): z ~ N(0, T^2 I) mapped back; uint8 (floor of v) or float v/256 in [0, 1]."""
-        if not temperature >= 0:
-            raise ValueError(f"temperature must be >= 0 (the latent's standard deviation), got {temperature}")
+        if not (math.isfinite(temperature) and temperature >= 0):
+            raise ValueError(
+                f"temperature must be finite and >= 0 (the latent's standard deviation), got {temperature}"
+            )
         device = next(self.parameters()).device
         z = temperature * torch.randn(n, D, generator=generator).to(device)
         v = self.inverse(z)[0].view(n, *IMAGE_SHAPE).clamp(0, 256 - 1e-3)
@@ -202,7 +177,6 @@ class RealNVPSpec:
     name: str  # names the checkpoint file: realnvp-<name>.pt
     model: RealNVPConfig
     train: TrainConfig
-    init_images: int = 1000  # training digits that initialise the ActNorm layers
     eval_images: int = 2000  # test images for the evaluations during training (the reported figure uses all 10000)
 
 
@@ -230,31 +204,14 @@ def train_realnvp(
     train_images: torch.Tensor,
     test_images: torch.Tensor,
     device: torch.device | str = "cpu",
+    *,
     retrain: bool = False,
 ) -> tuple[RealNVP, History]:
-    """Train (or load the finished run cached for this spec) a Real NVP on uint8 training digits (N, 1, 28, 28).
-
-    Before the first step the ActNorm layers are initialised from `spec.init_images` training digits (dequantized
-    with the "init" stream); evaluations during training use the first `spec.eval_images` test digits."""
-    model = RealNVP(spec.model)
-    checkpoint = Checkpoint(checkpoint_dir() / f"realnvp-{spec.name}.pt", spec)
+    """Train (or load the finished run cached for this spec) a Real NVP on uint8 training digits (N, 1, 28, 28);
+    evaluations during training use the first `spec.eval_images` test digits."""
     eval_images = test_images[: spec.eval_images]
-
-    def fit() -> History:
-        model.initialize(dequantize(train_images[: spec.init_images], stream("init", spec.train.seed)))
-        eval_fn = lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)}  # noqa: E731
-        return train(
-            model,
-            realnvp_loss,
-            train_images,
-            spec.train,
-            eval_fn=eval_fn,
-            checkpoint=checkpoint,
-            device=device,
-            desc="realnvp",
-        )
-
-    return fit_or_load(model, checkpoint, fit, retrain, device)
+    eval_fn = lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)}  # noqa: E731
+    return train_or_load(RealNVP(spec.model), "realnvp", spec, realnvp_loss, train_images, eval_fn, device, retrain)
 
 
 # -------------------------------------------------------------------------------------------------------- figures

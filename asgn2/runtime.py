@@ -7,11 +7,13 @@ import ctypes
 import os
 import random
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -46,16 +48,46 @@ def select_device(preferred: str | None = None) -> torch.device:
 
 def fast_bf16(device: torch.device | str) -> bool:
     """Whether training on `device` should run its forward passes under bfloat16 autocast: on a CPU that computes bf16
-    dot products in hardware, with AMX tiles (Intel Sapphire Rapids and later) or AVX512-BF16 (AMD Zen 4 and later,
-    Intel Cooper Lake): a PixelCNN training step 2x (AMX) and 1.6x (AVX512-BF16, an AMD EPYC) as fast as in float32
-    (benchmarks/bench_pixelcnn.py). Not on other CPUs (a laptop's AVX2 emulates bf16, slower than fp32), nor on a GPU
-    (where fp32 is what was checked). Env `ASGN2_BF16` = 0 or 1 overrides."""
+    dot products in hardware (AMX tiles, or AVX512-BF16), where a PixelCNN step is markedly faster than in float32
+    (benchmarks/RESULTS.md#pixelcnn-throughput). Not on other CPUs (a laptop's AVX2 emulates bf16, slower than
+    float32), nor on a GPU (where float32 is what was checked). Env `ASGN2_BF16` = 0 or 1 overrides."""
     flag = os.environ.get("ASGN2_BF16")
     if flag in ("0", "1"):
         return flag == "1"
     if torch.device(device).type != "cpu":
         return False
     return _cpu_supports("_is_amx_tile_supported") or _cpu_supports("_is_avx512_bf16_supported")
+
+
+LossFn = Callable[[nn.Module, Any], torch.Tensor]
+
+
+@contextlib.contextmanager
+def bf16_training(model: nn.Module, device: torch.device | str, wanted: bool) -> Iterator[Callable[[LossFn], LossFn]]:
+    """Training in bfloat16 where it pays (`wanted` and `fast_bf16(device)`): inside the block the model's weights
+    are channels-last (the layout of oneDNN's fast bf16 convolutions), and the block yields a function that turns a
+    loss into the same loss computed under bfloat16 autocast (the weights, their gradients and the optimizer stay
+    float32). Elsewhere it yields the identity. The weights leave the block in the default layout."""
+    use = wanted and fast_bf16(device)
+    if wanted:
+        print(f"training's forward passes: {'bfloat16 autocast' if use else 'float32 (no fast bf16 here)'}")
+    if not use:
+        yield lambda loss_fn: loss_fn
+        return
+    device_type = torch.device(device).type
+
+    def in_bf16(loss_fn: LossFn) -> LossFn:
+        def loss(model: nn.Module, batch: Any) -> torch.Tensor:
+            with torch.autocast(device_type, dtype=torch.bfloat16):
+                return loss_fn(model, batch)
+
+        return loss
+
+    model.to(memory_format=torch.channels_last)
+    try:
+        yield in_bf16
+    finally:
+        model.to(memory_format=torch.contiguous_format)
 
 
 def _cpu_supports(probe: str) -> bool:
@@ -92,9 +124,8 @@ def configure_allocator() -> bool:
 
     A training step allocates and frees the same large activation buffers every time. By default glibc hands big
     blocks back to the kernel (mmap/munmap, heap trimming), so every step page-faults them in again and the kernel
-    zeroes each page: about 600k page faults in 25 PixelCNN steps, some 10% of the step time on a 2-core CPU
-    (benchmarks/bench_pixelcnn.py). Serving blocks up to 32 MiB from the heap and never trimming it removes most
-    of them, at the cost of holding on to the peak memory. Env `ASGN2_MALLOC_TUNING=0` turns this off.
+    zeroes each page. Serving blocks up to 32 MiB from the heap and never trimming it avoids most of that, at the
+    cost of holding on to the peak memory. Env `ASGN2_MALLOC_TUNING=0` turns this off.
     """
     if os.environ.get("ASGN2_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
         return False

@@ -6,13 +6,17 @@ p(x_i | x_<i, x_observed, y) (every visible pixel), told the digit y of each com
 with the recogniser's probabilities in its place); otherwise from p(x_i | x_<i) (what lies before the pixel only).
 `inpainting.label_mixture` draws y from the recogniser and then calls this.
 
-`sample_holes` caches every layer's activations (the route of Fast PixelCNN++, Ramachandran et al. 2017): rows
-above the current pixel are final, and a new pixel changes nothing at or left of itself in its own row, so each
-step computes one new position per layer instead of the whole network. `sample_holes_naive` runs the whole network
-on the whole image once per hole pixel; for the same generator both give the same samples (tested).
+`sample_holes_naive` is the definition: the whole network on the whole image once per hole pixel. `sample_holes`
+gives the same samples for the same generator (tested) and caches every layer's activations (the route of Fast
+PixelCNN++, Ramachandran et al. 2017): rows above the current pixel are final, and a new pixel changes nothing at
+or left of itself in its own row, so each step computes one new position per layer instead of the whole network.
+How it is run (rows at a time, CPU threads) is performance machinery, kept in `sample_and_score`'s helpers.
 """
 
 from __future__ import annotations
+
+import contextlib
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -21,11 +25,9 @@ from .data import IMAGE_SHAPE
 from .pixelcnn import MaskedConv2d, PixelCNN, check_binary_images, check_known_mask
 from .runtime import intra_op_threads
 
-# A step's operations below this many multiply-adds (all rows together) run on one CPU thread: a second thread
-# buys nothing there and costs a wait at every one of the step's ~50 operations, a long one when the other core is
-# busy. The default network at 64 rows (5.5 M): one thread as fast on an idle 2-core CPU, 2.1x to 2.7x as fast
-# beside one busy process (benchmarks/bench_inpainting.py speed --busy 1); at 128 rows (11 M) two threads are 1.17x
-# as fast idle.
+# A step's operations below this many multiply-adds (all rows together) run on one CPU thread: a second thread buys
+# nothing there and costs a wait at every one of the step's ~50 small operations, a long one when the other core is
+# busy (benchmarks/RESULTS.md#sampler-speed).
 SERIAL_STEP_MACS = 8_000_000
 
 
@@ -137,28 +139,26 @@ class _ActivationCache:
         """x at (r, c) is now `value` (N,)."""
         self._store(0, r, c, value[:, None])
 
-    def _biases(self, r: int, c: int) -> list[torch.Tensor | None]:
-        """The conditioning bias of every stage at (r, c): n_blocks + 1 entries, (N, C) or None."""
-        stages: list[torch.Tensor | None] = [None] * len(self.convs)
-        if self.features is not None:
-            weight, bias = self.condition
-            biases = torch.addmm(bias, self.features[:, r, c], weight).chunk(len(self.model.conditioned_stages), 1)
-            for stage, value in zip(self.model.conditioned_stages, biases, strict=True):
-                stages[stage] = value
-        return stages
+    def _biases(self, r: int, c: int) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The conditioning biases at (r, c), after the input layer and after the last block: (N, C) each, or None."""
+        if self.features is None:
+            return None, None
+        weight, bias = self.condition
+        first, last = torch.addmm(bias, self.features[:, r, c], weight).chunk(2, 1)
+        return first, last
 
     def step(self, r: int, c: int, logit: bool) -> torch.Tensor | None:
         """Compute position (r, c) of every layer (every input before it in raster order is final); return the
         logit (N,) of pixel (r, c) if `logit`."""
-        biases = self._biases(r, c)
+        first, last = self._biases(r, c)
         h = self._conv_at(0, r, c)
-        if biases[0] is not None:
-            h += biases[0]
+        if first is not None:
+            h += first
         for k, (weight, bias) in enumerate(self.mix, start=1):
             self._store(k, r, c, F.relu(h))
             h = torch.addmm(h, self._conv_at(k, r, c).relu_(), weight).add_(bias)
-            if biases[k] is not None:
-                h += biases[k]
+        if last is not None:
+            h += last
         if not logit:
             return None
         (w1, b1), (w2, b2) = self.head
@@ -175,6 +175,7 @@ def sample_and_score(
     model: PixelCNN,
     x: torch.Tensor,
     known: torch.Tensor,
+    *,
     generator: torch.Generator | None = None,
     conditional: bool = False,
     repeats: int = 1,
@@ -186,9 +187,6 @@ def sample_and_score(
     model gives each completion's *observed* pixels, sum over observed i of log p(x_i | x_<i) (N * repeats,): the
     importance weight of a raster completion for sampling-importance-resampling.
 
-    It visits the positions from the start of the first row with a hole pixel (in any image) to the last hole pixel
-    (to the last pixel if `score`), computing one position of every layer per step and a logit where one is needed,
-    `chunk_rows` rows at a time (memory stays bounded; the same samples and scores as in one go).
     Same completions as `sample_holes_naive` on `x.repeat_interleave(repeats, 0)`. `labels` (N * repeats,), with
     `conditional`: the digit each completion is told to be.
     """
@@ -207,23 +205,13 @@ def sample_and_score(
         return x.clone(), (model.log_prob(x) if score else None)  # every pixel observed
     height, width = x.shape[2:]
     visit = range(int(where[0]) // width * width, height * width if score else int(where[-1]) + 1)
-    # the completions of one image share its cached prefix, unless each is told its own label
-    shared = repeats if labels is None else 1
-    size = chunk_rows(model, x, shared)
+    shared = repeats if labels is None else 1  # an image's completions share its cached prefix unless told labels
+    run = functools.partial(
+        sample_rows, model, is_hole=is_hole.tolist(), visit=visit, conditional=conditional, shared=shared, score=score
+    )
     parts = [
-        sample_rows(
-            model,
-            x[i : i + size],
-            known[i : i + size],
-            u[i : i + size],
-            conditional,
-            shared,
-            None if labels is None else labels[i : i + size],
-            is_hole.tolist(),
-            visit,
-            score,
-        )
-        for i in range(0, x.shape[0], size)
+        run(x[rows], known[rows], u[rows], labels=None if labels is None else labels[rows])
+        for rows in row_chunks(model, x, shared)
     ]
     return torch.cat([out for out, _ in parts]), torch.cat([s for _, s in parts]) if score else None
 
@@ -231,10 +219,16 @@ def sample_and_score(
 CACHE_BYTES_CPU = 2**30
 
 
+def row_chunks(model: PixelCNN, x: torch.Tensor, shared: int = 1) -> list[slice]:
+    """Slices of the rows of x (N, 1, H, W) to sample together, in whole groups of `shared` (`chunk_rows`)."""
+    size = chunk_rows(model, x, shared)
+    return [slice(i, i + size) for i in range(0, x.shape[0], size)]
+
+
 def chunk_rows(model: PixelCNN, x: torch.Tensor, shared: int = 1) -> int:
     """How many rows of x (N, 1, H, W) to sample at once, in whole groups of `shared`: as many as keep the activation
     cache (every masked convolution's padded input) within a GiB on a CPU, a quarter of the free memory on a GPU.
-    A thousand digits with eight completions each would otherwise hold 5 GB (default model) or 47 GB (`full`)."""
+    Sampling all completions of a thousand digits at once could otherwise exhaust the memory."""
     height, width = x.shape[2:]
     convs = [model.input] + [block.conv for block in model.blocks]
     row = sum((height + c.kernel_size[0] - 1) * (width + c.kernel_size[1] - 1) * c.in_channels for c in convs)
@@ -247,23 +241,23 @@ def sample_rows(
     x: torch.Tensor,
     known: torch.Tensor,
     u: torch.Tensor,
-    conditional: bool,
-    shared: int,
-    labels: torch.Tensor | None,
+    *,
     is_hole: list[list[bool]],
     visit: range,
-    score: bool,
+    conditional: bool = False,
+    shared: int = 1,
+    labels: torch.Tensor | None = None,
+    score: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`sample_and_score` on rows x (whole groups of `shared` completions of one image), uniforms u, visiting the
-    raster positions `visit` (the same for every chunk: a chunk's samples and scores are those of the whole)."""
+    """`sample_and_score` on rows x (whole groups of `shared` completions of one image) with uniforms u, visiting the
+    raster positions `visit` (the same for every chunk of rows, so a chunk's samples and scores are those of the
+    whole); `is_hole` [H][W]: a hole in some image. Returns the completed rows and the observed pixels' log p."""
     hole, width = ~known, x.shape[3]
-    first_row = visit.start // width
     distinct = slice(None, None, shared)
     condition = _condition(model, known[distinct], conditional)
-    cache = _ActivationCache(model, x[distinct], condition, first_row, shared, labels)
+    cache = _ActivationCache(model, x[distinct], condition, visit.start // width, shared, labels)
     x, log_observed = x.clone(), cache.prefix_log_prob
-    serial = x.device.type == "cpu" and cache.step_macs < SERIAL_STEP_MACS
-    with intra_op_threads(1 if serial else None):
+    with _threads_for(cache):
         for index in visit:
             r, c = divmod(index, width)
             logit = cache.step(r, c, logit=score or is_hole[r][c])
@@ -277,10 +271,17 @@ def sample_rows(
     return x, log_observed
 
 
+def _threads_for(cache: _ActivationCache) -> contextlib.AbstractContextManager[None]:
+    """One CPU thread for a step smaller than `SERIAL_STEP_MACS`; torch's threads otherwise (and on a GPU)."""
+    serial = cache.buffers[0].device.type == "cpu" and cache.step_macs < SERIAL_STEP_MACS
+    return intra_op_threads(1 if serial else None)
+
+
 def sample_holes(
     model: PixelCNN,
     x: torch.Tensor,
     known: torch.Tensor,
+    *,
     generator: torch.Generator | None = None,
     conditional: bool = False,
     repeats: int = 1,
@@ -289,7 +290,10 @@ def sample_holes(
     """`repeats` completions of each binary image x (N, 1, H, W): (N * repeats, 1, H, W); see `sample_and_score`.
     With `conditional`, a conditional PixelCNN samples from p(x_i | x_<i, x_observed, y), told the digits y in
     `labels` (N * repeats,) if given; else from p(x_i | x_<i)."""
-    return sample_and_score(model, x, known, generator, conditional, repeats, score=False, labels=labels)[0]
+    out, _ = sample_and_score(
+        model, x, known, generator=generator, conditional=conditional, repeats=repeats, score=False, labels=labels
+    )
+    return out
 
 
 @torch.no_grad()
@@ -297,11 +301,13 @@ def sample_holes_naive(
     model: PixelCNN,
     x: torch.Tensor,
     known: torch.Tensor,
+    *,
     generator: torch.Generator | None = None,
     conditional: bool = False,
     labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The reference sampler: the whole network on the whole image once per hole pixel, in raster order."""
+    """The definition of raster-order sampling: for each hole pixel in raster order, the whole network on the whole
+    image, then x_i ~ Bernoulli(sigmoid(logit_i)). x, known (N, 1, H, W) -> the completed images (N, 1, H, W)."""
     check_known(x, known)
     model.eval()
     x, hole, u = x.clone(), ~known, _uniforms(x, generator)
@@ -315,15 +321,10 @@ def sample_holes_naive(
 
 
 @torch.no_grad()
-def sample(
-    model: PixelCNN,
-    n: int,
-    generator: torch.Generator | None = None,
-    image_shape: tuple[int, int, int] = IMAGE_SHAPE,
-) -> torch.Tensor:
-    """n unconditional samples, float {0, 1} (n, 1, H, W): inpainting with every pixel a hole."""
+def sample(model: PixelCNN, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """n unconditional samples, float {0, 1} (n, 1, 28, 28): inpainting with every pixel a hole."""
     if n < 1:
         raise ValueError(f"n must be a positive number of samples, got {n}")
     device = next(model.parameters()).device
-    x = torch.zeros(n, *image_shape, device=device)
-    return sample_holes(model, x, torch.zeros_like(x, dtype=torch.bool), generator)
+    x = torch.zeros(n, *IMAGE_SHAPE, device=device)
+    return sample_holes(model, x, torch.zeros_like(x, dtype=torch.bool), generator=generator)

@@ -29,8 +29,7 @@ PDF_SETTINGS = {
     "exclude_input_prompt": True,
     "exclude_output_prompt": True,
 }
-# of each programming PDF (a test builds them from the committed notebook): Q1 has 13 since it prints the sampler's
-# loop beside its chunked dispatch (it had 12; Q2 has 9)
+# the most pages of each programming PDF (a test builds them from the committed notebook)
 MAX_PAGES = 13
 QUESTIONS = {  # notebook cell tag -> the title of its PDF
     "q1": "Programming Question 1: Image Inpainting by Masked CNN",

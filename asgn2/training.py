@@ -1,6 +1,6 @@
 """One small training loop shared by every model in the package.
 
-`train(model, loss_fn, data, config)` runs AdamW with warm-up and a cosine (or constant) learning rate, gradient
+`train(model, loss_fn, data, config)` runs AdamW with warm-up and a cosine learning rate, gradient
 clipping, periodic evaluation and atomic checkpoints, and resumes from its checkpoint. The run ends at
 `config.max_steps` (or `epochs`) or at `config.time_budget_s` of training, whichever comes first, and the cosine
 follows whichever of the two binds, so a slow machine still ends annealed rather than cut off at a high learning rate.
@@ -45,16 +45,11 @@ class TrainConfig:
     batch_size: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.0
-    schedule: str = "cosine"  # "cosine" (to 0 at the end of the run) or "constant"
-    warmup_steps: int = 0
-    grad_clip: float | None = 1.0
+    warmup_steps: int = 0  # then a cosine from lr to 0 over the run
+    grad_clip: float = 1.0  # on the gradient's global norm
     eval_every: int | None = None  # steps between evaluations; the end of training always evaluates
     checkpoint_every: int | None = None  # steps between checkpoints; the end of training always writes one
     seed: int = 0  # of the "train" random stream and the data order
-
-    def __post_init__(self) -> None:
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
 
 
 @dataclass
@@ -87,8 +82,6 @@ def run_progress(step: int, elapsed_s: float, total_steps: int, config: TrainCon
 def lr_factor(step: int, progress: float, config: TrainConfig) -> float:
     """Linear warm-up over the first `warmup_steps`, times a cosine from 1 to 0 over the run's progress."""
     warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
-    if config.schedule == "constant":
-        return warm
     return warm * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
@@ -210,7 +203,7 @@ def _step(model: nn.Module, loss_fn: LossFn, batch: Batch, optimizer, config: Tr
     loss = loss_fn(model, batch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip or float("inf")))
+    grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip))
     value = loss.item()
     if math.isfinite(value) and math.isfinite(grad_norm):
         optimizer.step()
@@ -248,44 +241,72 @@ def train(
     if history.done:
         return history
     saver = _Saver(checkpoint, model, optimizer, history)
-    bar = progress_bar(batches.total_steps, history.steps, desc)
-    start, wall_before = time.perf_counter(), history.wall_time_s
-    try:
-        while True:
-            progress = run_progress(history.steps, history.wall_time_s, batches.total_steps, config)
-            if progress >= 1.0:
-                history.stopped_by = "steps" if history.steps >= batches.total_steps else "time"
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = config.lr * lr_factor(history.steps, progress, config)
-            loss, grad_norm = _step(model, loss_fn, batches[history.steps], optimizer, config)
-            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                raise NonFiniteLossError(
-                    f"{desc}: loss {loss}, gradient norm {grad_norm} at step {history.steps}; stopped, "
-                    f"{saver.where()}. Try a lower learning rate or stronger gradient clipping."
-                )
-            history.step_loss.append(loss)
-            history.wall_time_s = wall_before + time.perf_counter() - start
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4g}")
-            if eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
-                history.evals.append(_evaluate(model, eval_fn, history.steps))
-            if history.steps == pause_at_step:
-                saver.save()
-                return history
-            if config.checkpoint_every and history.steps % config.checkpoint_every == 0:
-                saver.save()
-    except KeyboardInterrupt:
-        if _optimizer_steps(optimizer) == history.steps:  # not between a step and its bookkeeping
-            saver.save()
-        raise
-    finally:
-        bar.close()
+    loop = _Loop(model, loss_fn, batches, optimizer, config, history, saver, eval_fn, desc)
+    if not loop.run(pause_at_step):
+        return history
     if eval_fn is not None and (not history.evals or history.evals[-1]["step"] != history.steps):
         history.evals.append(_evaluate(model, eval_fn, history.steps))
     print(f"{desc}: {history.steps} of {batches.total_steps} steps in {history.wall_time_s:.0f} s, {_why(history)}")
     saver.save()
     return history
+
+
+class _Loop:
+    """The optimizer steps of one training session, with their evaluations, checkpoints and progress bar."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: LossFn,
+        batches: _Batches,
+        optimizer: torch.optim.Optimizer,
+        config: TrainConfig,
+        history: History,
+        saver: _Saver,
+        eval_fn: EvalFn | None,
+        desc: str,
+    ) -> None:
+        self.model, self.loss_fn, self.batches, self.optimizer = model, loss_fn, batches, optimizer
+        self.config, self.history, self.saver, self.eval_fn, self.desc = config, history, saver, eval_fn, desc
+
+    def run(self, pause_at_step: int | None) -> bool:
+        """Steps until the run is done (True) or `pause_at_step` (False, checkpointed). Ctrl-C checkpoints the last
+        completed step before it propagates."""
+        bar = progress_bar(self.batches.total_steps, self.history.steps, self.desc)
+        try:
+            return self._steps(bar, pause_at_step)
+        except KeyboardInterrupt:
+            if _optimizer_steps(self.optimizer) == self.history.steps:  # not between a step and its bookkeeping
+                self.saver.save()
+            raise
+        finally:
+            bar.close()
+
+    def _steps(self, bar, pause_at_step: int | None) -> bool:
+        config, history = self.config, self.history
+        start, wall_before = time.perf_counter(), history.wall_time_s
+        while (progress := run_progress(history.steps, history.wall_time_s, self.batches.total_steps, config)) < 1:
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.lr * lr_factor(history.steps, progress, config)
+            loss, grad_norm = _step(self.model, self.loss_fn, self.batches[history.steps], self.optimizer, config)
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                raise NonFiniteLossError(
+                    f"{self.desc}: loss {loss}, gradient norm {grad_norm} at step {history.steps}; stopped, "
+                    f"{self.saver.where()}. Try a lower learning rate or stronger gradient clipping."
+                )
+            history.step_loss.append(loss)
+            history.wall_time_s = wall_before + time.perf_counter() - start
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}")
+            if self.eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
+                history.evals.append(_evaluate(self.model, self.eval_fn, history.steps))
+            if history.steps == pause_at_step:
+                self.saver.save()
+                return False
+            if config.checkpoint_every and history.steps % config.checkpoint_every == 0:
+                self.saver.save()
+        history.stopped_by = "steps" if history.steps >= self.batches.total_steps else "time"
+        return True
 
 
 def _why(history: History) -> str:

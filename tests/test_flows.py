@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from asgn2.flows import ActNorm, Composite, LinearLU, Logit, Permutation, Scale, Transform, standard_normal_log_prob
+from asgn2.flows import Composite, Logit, Scale, Transform, standard_normal_log_prob
 from asgn2.realnvp import AffineCoupling, RealNVP, RealNVPConfig, checkerboard, dequantize
 
 
@@ -22,10 +22,8 @@ def perturbed(transform: Transform, scale: float = 0.05, seed: int = 0) -> Trans
     return transform.eval()
 
 
-def small_realnvp(mixing: str = "checkerboard") -> RealNVP:
-    model = RealNVP(RealNVPConfig(n_couplings=4, hidden=32, mixing=mixing))
-    model.initialize(dequantize(torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)))  # actnorm's init
-    return perturbed(model)
+def small_realnvp() -> RealNVP:
+    return perturbed(RealNVP(RealNVPConfig(n_couplings=4, hidden=32, n_hidden=1)))
 
 
 def unit_inputs(n: int = 8, d: int = 784) -> torch.Tensor:
@@ -39,18 +37,13 @@ CASES = {
     "scale": (lambda: Scale(1 / 256), lambda: 256 * unit_inputs(), 256.0),
     "logit 1e-6": (lambda: Logit(1e-6), unit_inputs, 1.0),
     "logit 0.05": (lambda: Logit(0.05), unit_inputs, 1.0),
-    "actnorm": (lambda: perturbed(ActNorm(784), 0.5), lambda: torch.randn(8, 784), 1.0),
     "coupling": (lambda: perturbed(AffineCoupling(checkerboard(), 64)), lambda: 3 * torch.randn(8, 784), 1.0),
     "composite": (
-        lambda: perturbed(Composite([Logit(1e-6), AffineCoupling(checkerboard(), 32), ActNorm(784)])),
+        lambda: perturbed(Composite([Logit(1e-6), AffineCoupling(checkerboard(), 32), Scale(0.5)])),
         unit_inputs,
         1.0,
     ),
-    "permutation": (lambda: Permutation(torch.randperm(784)), lambda: torch.randn(8, 784), 1.0),
-    "linear lu": (lambda: perturbed(LinearLU(784), 0.02), lambda: torch.randn(8, 784), 1.0),
     "realnvp random": (small_realnvp, lambda: 256 * unit_inputs(), 256.0),
-    "realnvp permutation mixing": (lambda: small_realnvp("permutation"), lambda: 256 * unit_inputs(), 256.0),
-    "realnvp lu mixing": (lambda: small_realnvp("lu"), lambda: 256 * unit_inputs(), 256.0),
     "realnvp all 0": (small_realnvp, lambda: dequantize(torch.zeros(4, 1, 28, 28, dtype=torch.uint8)), 256.0),
     "realnvp all 255": (small_realnvp, lambda: dequantize(torch.full((4, 1, 28, 28), 255, dtype=torch.uint8)), 256.0),
 }
@@ -77,9 +70,8 @@ def test_round_trip_on_real_mnist(mnist_test):
     assert (back - v).abs().max() / 256 < 1e-5
 
 
-@pytest.mark.parametrize("mixing", ["checkerboard", "lu"])
-def test_log_det_equals_autograd_jacobian_of_full_784_dim_model(mixing):
-    model = small_realnvp(mixing).double()
+def test_log_det_equals_autograd_jacobian_of_full_784_dim_model():
+    model = small_realnvp().double()
     v = dequantize(torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)).double().flatten(1)
     for sample in v:
         # one backward pass gives the whole Jacobian: row k of the batch gradient is d z_k / d v
@@ -106,9 +98,9 @@ def test_density_of_2d_couplings_integrates_to_one(seed):
         Composite(
             [
                 AffineCoupling(torch.tensor([True, False]), 16),
-                ActNorm(2),
-                LinearLU(2),
                 AffineCoupling(torch.tensor([False, True]), 16),
+                Scale(0.7),
+                AffineCoupling(torch.tensor([True, False]), 16),
             ]
         ),
         scale=0.5,
@@ -123,10 +115,10 @@ def test_density_of_2d_couplings_integrates_to_one(seed):
 
 @pytest.mark.parametrize("lam", [0.05, 1e-6])
 def test_density_over_pixels_integrates_to_one(lam):
-    """1-D instance of the preprocessing + actnorm. The logit's domain is y in (-c, 1 + c), c = lam / (1 - 2 lam),
+    """1-D instance of the preprocessing. The logit's domain is y in (-c, 1 + c), c = lam / (1 - 2 lam),
     so the density of v integrates to 1 over 256 * (-c, 1 + c): a little mass lies outside [0, 256) and the
     likelihood of the pixel cube is a (slightly) conservative bound on the discrete code length."""
-    flow = Composite([Scale(1 / 256), Logit(lam), perturbed(ActNorm(1), 0.5)]).double()
+    flow = Composite([Scale(1 / 256), Logit(lam)]).double()
     c = lam / (1 - 2 * lam)
 
     def mass(lo: float, hi: float) -> float:
@@ -186,26 +178,19 @@ def test_dequantized_pixels_stay_in_their_bins(monkeypatch):
     assert ((v >= x.float()) & (v < x.float() + 1)).all() and v.max() < 256
 
 
-def test_negative_temperature_is_refused():
-    with pytest.raises(ValueError, match="temperature must be >= 0"):
-        small_realnvp().sample(2, temperature=-1.0)
+@pytest.mark.parametrize("temperature", [-1.0, float("inf"), float("nan")])
+def test_temperature_must_be_finite_and_non_negative(temperature):
+    """T = inf used to be accepted: z = inf * noise, and the flow's inverse returned NaN images."""
+    with pytest.raises(ValueError, match="temperature must be finite and >= 0"):
+        small_realnvp().sample(2, temperature=temperature)
 
 
-def test_forward_never_changes_parameters_and_initialisation_is_explicit():
-    """Hole 3: the first forward pass in train mode used to initialise ActNorm from whatever batch it saw; a constant
-    batch then made every later log_prob NaN."""
-    model = RealNVP(RealNVPConfig(n_couplings=2, hidden=16)).train()
+def test_forward_never_changes_parameters():
+    model = RealNVP(RealNVPConfig(n_couplings=2, hidden=16, n_hidden=1)).train()
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.log_prob(torch.full((4, 784), 100.5))  # a constant batch, in train mode
     model.log_prob(torch.full((1, 784), 7.5))  # a single image
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
-    v = dequantize(torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8))
-    assert torch.isfinite(model.log_prob(v)).all()
-    with pytest.raises(ValueError, match="no constant dimension"):
-        model.initialize(torch.full((4, 784), 100.5))
-    model.initialize(v)
-    z = model(v)[0]  # after initialisation from v, the last ActNorm's outputs on v are standardised
-    assert z.mean(0).abs().max() < 1e-4 and (z.std(0) - 1).abs().max() < 1e-4
 
 
 def test_bad_parameters():
@@ -215,14 +200,6 @@ def test_bad_parameters():
         Scale(0.0)
     with pytest.raises(ValueError, match="uint8"):
         dequantize(torch.zeros(2, 1, 28, 28))
-
-
-def test_linear_lu_log_det_is_that_of_its_matrix():
-    layer = perturbed(LinearLU(6), 0.5).double()
-    x = torch.eye(6, dtype=torch.float64)
-    with torch.no_grad():
-        matrix = layer(x)[0].T  # column j is W e_j
-        assert layer(x)[1][0].item() == pytest.approx(torch.linalg.slogdet(matrix)[1].item(), abs=1e-12)
 
 
 def test_coupling_leaves_the_conditioning_half_alone_and_sees_only_it():

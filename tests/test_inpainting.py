@@ -57,9 +57,13 @@ def test_observed_pixels_kept_exactly(kind, method):
 @pytest.mark.parametrize(("kind", "conditional"), [("bottom", False), ("brush", False), ("top", True), ("ring", True)])
 def test_cached_sampler_equals_naive(kind, conditional):
     model, x, known = tiny_model(), images(3), hole_mask(kind, 3, seed=5)
-    fast = sample_holes(model, x, known, torch.Generator().manual_seed(7), conditional, repeats=2)
+    fast = sample_holes(model, x, known, generator=torch.Generator().manual_seed(7), conditional=conditional, repeats=2)
     naive = sample_holes_naive(
-        model, x.repeat_interleave(2, 0), known.repeat_interleave(2, 0), torch.Generator().manual_seed(7), conditional
+        model,
+        x.repeat_interleave(2, 0),
+        known.repeat_interleave(2, 0),
+        generator=torch.Generator().manual_seed(7),
+        conditional=conditional,
     )
     assert torch.equal(fast, naive)
     assert not torch.equal(fast[0], fast[1])  # two completions of one image differ
@@ -68,11 +72,15 @@ def test_cached_sampler_equals_naive(kind, conditional):
 def test_cached_sampler_told_labels_equals_naive():
     model, x, known = tiny_model(), images(3), hole_mask("centre", 3, seed=5)
     labels = torch.tensor([0, 9, 4, 4, -1, 2])  # two completions per image, each told its own digit (-1: none)
-    fast = sample_holes(model, x, known, torch.Generator().manual_seed(7), True, repeats=2, labels=labels)
+    fast = sample_holes(
+        model, x, known, generator=torch.Generator().manual_seed(7), conditional=True, repeats=2, labels=labels
+    )
     x2, known2 = x.repeat_interleave(2, 0), known.repeat_interleave(2, 0)
-    naive = sample_holes_naive(model, x2, known2, torch.Generator().manual_seed(7), True, labels)
+    naive = sample_holes_naive(
+        model, x2, known2, generator=torch.Generator().manual_seed(7), conditional=True, labels=labels
+    )
     assert torch.equal(fast, naive)
-    untold = sample_holes(model, x, known, torch.Generator().manual_seed(7), True, repeats=2)
+    untold = sample_holes(model, x, known, generator=torch.Generator().manual_seed(7), conditional=True, repeats=2)
     assert not torch.equal(fast, untold)
 
 
@@ -94,7 +102,12 @@ def test_label_mixture_draws_the_digit_from_the_recogniser():
     generator = torch.Generator().manual_seed(1)
     drawn = torch.multinomial(posterior, 3, replacement=True, generator=generator)
     naive = sample_holes_naive(
-        model, x.repeat_interleave(3, 0), known.repeat_interleave(3, 0), generator, True, drawn.flatten()
+        model,
+        x.repeat_interleave(3, 0),
+        known.repeat_interleave(3, 0),
+        generator=generator,
+        conditional=True,
+        labels=drawn.flatten(),
     )
     assert torch.equal(labels, drawn) and torch.equal(completions.flatten(0, 1), naive)
     with pytest.raises(ValueError, match="labels are told to a conditional"):
@@ -103,7 +116,7 @@ def test_label_mixture_draws_the_digit_from_the_recogniser():
 
 def test_sample_and_score_gives_the_observed_log_likelihood():
     model, x, known = tiny_model(), images(3), hole_mask("brush", 3, seed=1)
-    completions, log_observed = sample_and_score(model, x, known, torch.Generator().manual_seed(0), repeats=2)
+    completions, log_observed = sample_and_score(model, x, known, generator=torch.Generator().manual_seed(0), repeats=2)
     log_p = -F.binary_cross_entropy_with_logits(model(completions), completions, reduction="none")
     expected = (log_p * known.repeat_interleave(2, 0)).flatten(1).sum(1)
     assert torch.allclose(log_observed, expected, atol=1e-3)
@@ -118,7 +131,9 @@ def test_sampling_in_chunks_equals_one_go(monkeypatch, labels, score):
 
     def draw() -> tuple[torch.Tensor, torch.Tensor | None]:
         generator = torch.Generator().manual_seed(5)
-        return sample_and_score(model, x, known, generator, conditional, repeats=2, score=score, labels=labels)
+        return sample_and_score(
+            model, x, known, generator=generator, conditional=conditional, repeats=2, score=score, labels=labels
+        )
 
     whole = draw()
     assert sampling.chunk_rows(model, x.repeat_interleave(2, 0), 2) >= 6  # one chunk
@@ -147,11 +162,13 @@ def test_small_steps_run_on_one_thread(monkeypatch):
 
     monkeypatch.setattr(sampling._ActivationCache, "step", spy)
     with intra_op_threads(2):
-        serial = sample_holes(model, x, known, torch.Generator().manual_seed(1), True, repeats=2)
+        serial = sample_holes(model, x, known, generator=torch.Generator().manual_seed(1), conditional=True, repeats=2)
         assert set(threads) == {1} and torch.get_num_threads() == 2
         threads.clear()
         monkeypatch.setattr(sampling, "SERIAL_STEP_MACS", 0)
-        threaded = sample_holes(model, x, known, torch.Generator().manual_seed(1), True, repeats=2)
+        threaded = sample_holes(
+            model, x, known, generator=torch.Generator().manual_seed(1), conditional=True, repeats=2
+        )
         assert set(threads) == {2} and torch.get_num_threads() == 2
     assert torch.equal(serial, threaded)
 
@@ -168,8 +185,8 @@ def test_intra_op_threads_restores_the_count_on_error():
 
 def test_sir_with_one_candidate_is_raster():
     model, x, known = tiny_model(), images(2), hole_mask("centre", 2)
-    raster = inpaint(model, x, known, "raster", 1, generator=torch.Generator().manual_seed(4))
-    one = inpaint(model, x, known, "sir", 1, candidates=1, generator=torch.Generator().manual_seed(4))
+    raster = inpaint(model, x, known, "raster", samples_per_image=1, generator=torch.Generator().manual_seed(4))
+    one = inpaint(model, x, known, "sir", samples_per_image=1, candidates=1, generator=torch.Generator().manual_seed(4))
     assert torch.equal(raster, one)
 
 

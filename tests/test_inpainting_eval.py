@@ -15,7 +15,9 @@ from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
 @pytest.mark.mnist
 def test_evaluation_rows_and_table(mnist_train, mnist_test):
     torch.manual_seed(0)
-    model = PixelCNN(PixelCNNConfig(channels=8, n_blocks=1, head_channels=8, condition_channels=4)).eval()
+    model = PixelCNN(
+        PixelCNNConfig(channels=8, n_blocks=1, head_channels=8, condition_channels=4, kernel_size=3)
+    ).eval()
     judge = MnistClassifier().eval()
     spec = InpaintingEvalSpec(digits=12, samples=2, candidates=3, kinds=("top", "ring"))
     train = (mnist_train[0][:3000], mnist_train[1][:3000])

@@ -60,8 +60,10 @@ def test_realnvp_test_noise_is_not_training_noise(drawn):
 
 
 def test_pixelcnn_eval_binarization_is_not_training_binarization(drawn):
-    model = pixelcnn.PixelCNN(pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, head_channels=4))
-    train(model, pixelcnn.pixelcnn_loss, IMAGES, CONFIG)
+    model = pixelcnn.PixelCNN(
+        pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, head_channels=4, kernel_size=3, condition_channels=0)
+    )
+    train(model, pixelcnn.pixelcnn_loss, (IMAGES, torch.zeros(IMAGES.shape[0], dtype=torch.long)), CONFIG)
     training_noise = list(drawn)
     drawn.clear()
     for seed in range(3):

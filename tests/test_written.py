@@ -1,6 +1,8 @@
-"""The written answers: Q1's formulas against brute-force enumeration, Q2's density formula on concrete flows, and
-the four PDFs compiled with latexmk (when TeX is installed; CI installs it). Q3 and Q4 are in test_divergences.py
-and test_fid.py."""
+"""The written answers against the project's code: Q1's formulas and risks (asgn2.latent_bayes) against brute-force
+enumeration, Q2's density formula on the project's flows (asgn2.flows) and its risk identity (asgn2.divergences),
+Q3's equality case of the log 2 bound and Q4's bias terms of the plug-in FID (asgn2.fid), and the four PDFs compiled
+with latexmk (when TeX is installed; CI installs it). The rest of Q3 and Q4 is in test_divergences.py and
+test_fid.py. Each test against an independent reference (enumeration, closed form, scipy) names the bug it catches."""
 
 from __future__ import annotations
 
@@ -14,8 +16,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.integrate
+import scipy.stats
 import torch
 
+from asgn2.divergences import js_divergence, kl_divergence
+from asgn2.fid import fid
+from asgn2.flows import Composite, Logit, Scale, standard_normal_log_prob
 from asgn2.latent_bayes import (
     decode_all,
     discriminative_nll,
@@ -25,6 +32,7 @@ from asgn2.latent_bayes import (
     train_discriminative,
     train_generative,
 )
+from asgn2.realnvp import AffineCoupling
 
 WRITTEN = Path(__file__).resolve().parent.parent / "written"
 
@@ -53,15 +61,21 @@ def _toy_tables(seed: int):
     return prior_z, p_y_given_z, prior_y, p_z_given_y
 
 
-def _brute_force_conditional(joint_fn) -> dict[tuple[int, int], np.ndarray]:
-    """P(y | x) from the full joint table, summing P(z, x, y) over every (z, x, y) by explicit loops."""
+def _brute_force_joint(joint_fn) -> dict[tuple[int, int], np.ndarray]:
+    """P(x, y) (a row over y for each x) from the full joint table, summing P(z, x, y) over every (z, x, y) by
+    explicit loops; joint_fn(k, y) is P(z_k, y), and P(x | z) = 1[F(z) = x]."""
     table = np.zeros((len(ALL_X), N_CLASSES))
     for k, z in enumerate(LATENTS):
         x_of_z = tuple(toy_decoder(z[None])[0])
         for i, x in enumerate(ALL_X):
             for y in range(N_CLASSES):
                 table[i, y] += joint_fn(k, y) * (tuple(x) == x_of_z)
-    return {tuple(x): table[i] / table[i].sum() for i, x in enumerate(ALL_X) if table[i].sum() > 0}
+    return {tuple(x): table[i] for i, x in enumerate(ALL_X)}
+
+
+def _brute_force_conditional(joint_fn) -> dict[tuple[int, int], np.ndarray]:
+    """P(y | x) from the enumerated joint, for every x of positive probability."""
+    return {x: row / row.sum() for x, row in _brute_force_joint(joint_fn).items() if row.sum() > 0}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -118,9 +132,10 @@ def _empirical_conditional(xs: np.ndarray, ys: np.ndarray) -> dict[tuple[int, in
     return out
 
 
-def test_q1_algorithm_1_reaches_the_maximum_likelihood():
+def test_q1_discriminative_fit_reaches_the_maximum_likelihood():
     """With a tabular P_w(y|z), Q_{w,θ}(·|x) can be any distribution on each decodable x, so the maximum of the
-    conditional likelihood is the empirical conditional n_xy / n_x; Algorithm 1 must get there."""
+    conditional likelihood is the empirical conditional n_xy / n_x. train_discriminative (Algorithm 1's loss ℓ_j
+    averaged over all samples, minimised by full-batch Adam on a dense pre-image mask) must get there."""
     xs, ys, prior_z, p_true = _sample_dataset(2000, seed=0)
     decoded = decode_all(toy_decoder, LATENTS)
     p_fit = train_discriminative(xs, ys, decoded, prior_z, N_CLASSES, steps=400, lr=0.1)
@@ -129,8 +144,9 @@ def test_q1_algorithm_1_reaches_the_maximum_likelihood():
     assert discriminative_nll(xs, ys, decoded, prior_z, p_fit) <= discriminative_nll(xs, ys, decoded, prior_z, p_true)
 
 
-def test_q1_algorithm_2_reaches_the_maximum_likelihood():
-    """Generative MLE: π̂ = class frequencies and Σ_{z∈S(x)} P_w(z|y) = n_xy / n_y, hence Q'(y|x) = n_xy / n_x."""
+def test_q1_generative_fit_reaches_the_maximum_likelihood():
+    """Generative MLE: π̂ = class frequencies and Σ_{z∈S(x)} P_w(z|y) = n_xy / n_y, hence Q'(y|x) = n_xy / n_x.
+    train_generative: π̂ in closed form, Algorithm 2's loss averaged over all samples by full-batch Adam."""
     xs, ys, _, _ = _sample_dataset(2000, seed=1)
     decoded = decode_all(toy_decoder, LATENTS)
     prior_y, p_z_fit = train_generative(xs, ys, decoded, N_CLASSES, steps=400, lr=0.1)
@@ -142,84 +158,172 @@ def test_q1_algorithm_2_reaches_the_maximum_likelihood():
     assert generative_nll(xs, ys, decoded, prior_y, p_z_fit) < generative_nll(xs, ys, decoded, prior_y, uniform)
 
 
-# ----------------------------------------------------------------------------- Q2: z = f_w(x)
+def test_q1_both_risks_match_enumeration():
+    """Part 2's risk −(1/n) Σ log Q_{w,θ}(y_j|x_j) and Part 5's −(1/n) Σ log P_{w,θ}(x_j, y_j), against the same
+    averages over the enumerated joint P(z, x, y). Catches discriminative_nll without the evidence −log P(x) (it
+    would be −log P(x, y)) and generative_nll without log π(y) (the class-conditional likelihood, not the joint)."""
+    for seed in (0, 1, 2):
+        xs, ys, prior_z, p_y_given_z = _sample_dataset(300, seed)
+        _, _, prior_y, p_z_given_y = _toy_tables(seed)
+        decoded = decode_all(toy_decoder, LATENTS)
+        conditional = _brute_force_conditional(lambda k, y, a=prior_z, b=p_y_given_z: a[k] * b[k, y])
+        joint = _brute_force_joint(lambda k, y, a=prior_y, b=p_z_given_y: a[y] * b[y, k])
+        expected_disc = -np.mean([np.log(conditional[tuple(x)][y]) for x, y in zip(xs, ys, strict=True)])
+        expected_gen = -np.mean([np.log(joint[tuple(x)][y]) for x, y in zip(xs, ys, strict=True)])
+        assert discriminative_nll(xs, ys, decoded, prior_z, p_y_given_z) == pytest.approx(expected_disc, rel=1e-12)
+        assert generative_nll(xs, ys, decoded, prior_y, p_z_given_y) == pytest.approx(expected_gen, rel=1e-12)
 
 
-def monotone_flow(x: torch.Tensor) -> torch.Tensor:
-    """A strictly increasing, non-affine f: R → R with f'(x) = 1.5 + 2.4 sech²(3x − 1) > 0."""
-    return 1.5 * x + 0.8 * torch.tanh(3 * x - 1) + 0.3
+# ----------------------------------------------------------------------------- Q2: z = f_w(x), on asgn2.flows
 
 
-def q2_density(x: torch.Tensor) -> torch.Tensor:
-    """The Q2 answer: P_w(x) = Q(f_w(x)) f_w'(x), with Q = N(0, 1) and f_w' by autograd."""
-    x = x.detach().clone().requires_grad_()
-    z = monotone_flow(x)
-    (dz_dx,) = torch.autograd.grad(z.sum(), x)
-    return (torch.exp(-0.5 * z**2) / math.sqrt(2 * math.pi) * dz_dx).detach()
+def _scalar_flow() -> Composite:
+    """A non-affine, strictly increasing f: (−4c, 4(1 + c)) → R from the project's layers (Real NVP's preprocessing
+    with other constants): z = logit(s), s = λ + (1 − 2λ) x / 4, λ = 0.05, c = λ / (1 − 2λ)."""
+    return Composite([Scale(0.25), Logit(0.05)]).double()
 
 
-def _inverse_by_bisection(z: torch.Tensor, lo: float = -20.0, hi: float = 20.0) -> torch.Tensor:
-    """x = f_w^{-1}(z) for the increasing flow, to sample x by pushing z ~ Q through the inverse."""
-    a, b = torch.full_like(z, lo), torch.full_like(z, hi)
-    for _ in range(80):
-        mid = (a + b) / 2
-        below = monotone_flow(mid) < z
-        a, b = torch.where(below, mid, a), torch.where(below, b, mid)
-    return (a + b) / 2
+SCALAR_DOMAIN = (-4 * 0.05 / 0.9, 4 * (1 + 0.05 / 0.9))
 
 
-def test_q2_density_integrates_to_one():
-    x = torch.linspace(-12, 12, 200_001, dtype=torch.float64)
-    assert torch.trapezoid(q2_density(x), x).item() == pytest.approx(1.0, abs=1e-8)
+def _flow_log_terms(flow: Composite, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log Q(f(x)), log|det J_f(x)|), both (N,), from the project's forward pass and base density."""
+    with torch.no_grad():
+        z, log_det = flow(x)
+    return standard_normal_log_prob(z), log_det
 
 
-def test_q2_density_matches_histogram_of_samples():
-    z = torch.randn(400_000, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
-    samples = _inverse_by_bisection(z)
-    edges = torch.linspace(-3, 3, 61, dtype=torch.float64)
-    counts = torch.histogram(samples, bins=edges).hist
-    empirical = counts / len(samples)
-    fine = torch.linspace(-3, 3, 60 * 200 + 1, dtype=torch.float64)
-    density = q2_density(fine).reshape(-1)
-    bin_prob = torch.stack(
-        [torch.trapezoid(density[i * 200 : (i + 1) * 200 + 1], fine[i * 200 : (i + 1) * 200 + 1]) for i in range(60)]
-    )
-    std = torch.sqrt(bin_prob * (1 - bin_prob) / len(samples))
-    assert torch.all((empirical - bin_prob).abs() < 5 * std + 1e-5)
-    # the lecture's formula used in the wrong direction, Q(f(x)) / f'(x), does not match: the check has teeth
-    x_mid = (edges[:-1] + edges[1:]) / 2
-    xg = x_mid.clone().requires_grad_()
-    zg = monotone_flow(xg)
-    (slope,) = torch.autograd.grad(zg.sum(), xg)
-    wrong = torch.exp(-0.5 * zg.detach() ** 2) / math.sqrt(2 * math.pi) / slope * (edges[1] - edges[0])
-    assert (empirical - wrong).abs().max() > 20 * std.max()
+def test_q2_scalar_density_of_a_project_flow_integrates_to_one():
+    """(eq:1d) with the project's log-det: Q(f(x)) f'(x) integrates to 1 over the flow's domain (scipy quad), and
+    the lecture's formula used in this direction, Q(f(x)) / f'(x), does not. Catches a sign error in a forward
+    log-det (Logit's or Scale's; Logit's turns the first into the second), a dropped log(1 − 2λ) (mass 1/0.9) and
+    a dropped Scale log-det (mass 4)."""
+    flow = _scalar_flow()
+
+    def density(x: float, sign: float = 1.0) -> float:
+        log_q, log_det = _flow_log_terms(flow, torch.tensor([[x]], dtype=torch.float64))
+        return math.exp((log_q + sign * log_det).item())
+
+    mass, _ = scipy.integrate.quad(density, *SCALAR_DOMAIN, epsabs=1e-12, limit=200)
+    assert mass == pytest.approx(1.0, abs=1e-8)
+    wrong, _ = scipy.integrate.quad(density, *SCALAR_DOMAIN, args=(-1.0,), epsabs=1e-12, limit=200)
+    assert abs(wrong - 1.0) > 0.1
 
 
-def test_q2_multidimensional_formula_on_an_affine_flow():
-    """z = A x + b with Q = N(0, I): Q(Ax + b) |det A| must equal the N(−A⁻¹b, (AᵀA)⁻¹) density of x."""
-    torch.manual_seed(0)
-    d = 3
-    a = torch.randn(d, d, dtype=torch.float64) + 2 * torch.eye(d, dtype=torch.float64)
-    b = torch.randn(d, dtype=torch.float64)
-    x = torch.randn(50, d, dtype=torch.float64)
-    standard = torch.distributions.MultivariateNormal(torch.zeros(d, dtype=torch.float64), torch.eye(d).double())
-    jacobian = torch.autograd.functional.jacobian(lambda v: a @ v + b, x[0])
-    log_p = standard.log_prob(x @ a.T + b) + torch.linalg.slogdet(jacobian).logabsdet
-    exact = torch.distributions.MultivariateNormal(-torch.linalg.solve(a, b), torch.linalg.inv(a.T @ a))
-    torch.testing.assert_close(log_p, exact.log_prob(x), rtol=1e-10, atol=1e-10)
+def test_q2_scalar_density_is_the_derivative_of_the_cdf_and_matches_samples():
+    """Part 1's derivation on a project flow: F_X(x) = Φ(f(x)) (scipy's Φ), so (i) the density from the log-det equals
+    dΦ(f(x))/dx by central differences and (ii) samples x = f^{-1}(z), z ~ N(0, 1), pushed through the project's
+    inverse, fall in each bin with probability Φ(f(b)) − Φ(f(a)) (within 5 standard errors). (i) catches a wrong
+    log-det (sign, missing term); (ii) catches an inverse that does not undo forward (e.g. Scale's inverse
+    multiplying by the factor, or Logit's forgetting λ)."""
+    flow = _scalar_flow()
+    x = torch.linspace(-0.2, 4.2, 111, dtype=torch.float64)[:, None]
+    log_q, log_det = _flow_log_terms(flow, x)
+    h = 1e-6
+
+    def cdf(t: torch.Tensor) -> np.ndarray:
+        with torch.no_grad():
+            return scipy.stats.norm.cdf(flow(t)[0][:, 0].numpy())
+
+    numerical = (cdf(x + h) - cdf(x - h)) / (2 * h)
+    np.testing.assert_allclose((log_q + log_det).exp().numpy(), numerical, rtol=1e-6, atol=1e-9)
+
+    z = torch.randn(200_000, 1, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        samples = flow.inverse(z)[0][:, 0]
+    edges = torch.linspace(-0.2, 4.2, 45, dtype=torch.float64)
+    empirical = torch.histogram(samples, bins=edges).hist.numpy() / len(samples)
+    bin_prob = np.diff(cdf(edges[:, None]))
+    std = np.sqrt(bin_prob * (1 - bin_prob) / len(samples))
+    assert np.all(np.abs(empirical - bin_prob) < 5 * std + 1e-6)
 
 
-def test_q2_gaussian_empirical_risk_form():
-    """R̂(w) = (1/n) Σ [½‖f(x)‖² − log|det J|] + (d/2) log 2π equals −(1/n) Σ log P_w(x) for Q = N(0, I)."""
-    torch.manual_seed(1)
+def _coupling_flow(d: int, seed: int) -> Composite:
+    """Scale, Logit and two affine couplings (alternating halves) from the project, with random network weights:
+    a non-affine flow R^d ⊃ (−4c, 4(1 + c))^d → R^d whose Jacobian is not diagonal."""
+    generator = torch.Generator().manual_seed(seed)
+    half = torch.arange(d) < d // 2
+    flow = Composite([Scale(0.25), Logit(0.05), AffineCoupling(half, 8), AffineCoupling(~half, 8)]).double()
+    with torch.no_grad():
+        for parameter in flow.parameters():
+            parameter.copy_(0.5 * torch.randn(parameter.shape, generator=generator, dtype=torch.float64))
+    return flow
+
+
+def test_q2_multidimensional_formula_and_gaussian_risk_on_a_project_flow():
+    """(eq:nd) on a project flow with couplings: log Q(f(x)) + log|det J_f(x)| from the layers' log-dets must equal
+    scipy's N(0, I) log-density of f(x) plus log|det| of the Jacobian taken by autograd, and the Gaussian form of
+    the risk, (1/n) Σ [½‖f(x)‖² − log|det J|] + (d/2) log 2π, must be minus its average. Catches a sign error in a
+    coupling's (or Logit's) log-det, Scale's log-det counted once instead of d times, and a base density that
+    drops or miscounts the −(d/2) log 2π constant."""
     d = 4
-    a = torch.randn(d, d, dtype=torch.float64) + 3 * torch.eye(d, dtype=torch.float64)
-    x = torch.randn(64, d, dtype=torch.float64)
-    z = x @ a.T
-    log_det = torch.linalg.slogdet(a).logabsdet
-    risk = (0.5 * (z**2).sum(1) - log_det).mean() + 0.5 * d * math.log(2 * math.pi)
-    exact = torch.distributions.MultivariateNormal(torch.zeros(d, dtype=torch.float64), torch.linalg.inv(a.T @ a))
-    assert risk.item() == pytest.approx(-exact.log_prob(x).mean().item(), rel=1e-12)
+    flow = _coupling_flow(d, seed=3)
+    x = 4 * torch.rand(32, d, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    log_q, log_det = _flow_log_terms(flow, x)
+    with torch.no_grad():
+        z = flow(x)[0]
+    jacobians = [torch.autograd.functional.jacobian(lambda v: flow(v[None])[0][0], row) for row in x]
+    reference = scipy.stats.norm.logpdf(z.numpy()).sum(1) + np.array(
+        [torch.linalg.slogdet(j).logabsdet.item() for j in jacobians]
+    )
+    np.testing.assert_allclose((log_q + log_det).numpy(), reference, rtol=1e-10, atol=1e-10)
+    risk = (0.5 * (z**2).sum(1) - log_det).mean().item() + 0.5 * d * math.log(2 * math.pi)
+    assert risk == pytest.approx(-reference.mean(), rel=1e-12)
+
+
+def test_q2_expected_nll_is_kl_plus_entropy_and_the_risk_estimates_it():
+    """Part 3: E_{x~P_data}[−log P_w(x)] = KL(P_data‖P_w) + H(P_data), with asgn2.divergences' KL against the
+    cross-entropy summed directly; the empirical risk of n samples is its Monte-Carlo estimate (within 4 standard
+    errors). Catches a KL with swapped arguments, in bits instead of nats, or with the log-ratio's sign flipped."""
+    rng = np.random.default_rng(7)
+    for _ in range(5):
+        p_data, p_model = rng.dirichlet(np.ones(6)), rng.dirichlet(np.ones(6))
+        cross_entropy = -np.sum(p_data * np.log(p_model))
+        entropy = -np.sum(p_data * np.log(p_data))
+        assert kl_divergence(p_data, p_model) + entropy == pytest.approx(cross_entropy, rel=1e-12)
+        x = rng.choice(6, size=20_000, p=p_data)
+        nll = -np.log(p_model[x])
+        assert abs(nll.mean() - cross_entropy) < 4 * nll.std() / math.sqrt(len(x))
+
+
+# ----------------------------------------------------------------------------- Q3 and Q4: the claims checked here
+
+
+def test_q3_js_equals_log_2_exactly_for_disjoint_supports():
+    """Q3 Part 2's equality case, with asgn2.divergences' JS: JS = log 2 for disjoint supports (numpy and torch);
+    with overlap, JS = log 2 − ½ Σ_{P>0} P log(1 + Q/P) − ½ Σ_{Q>0} Q log(1 + P/Q) (the proof's identity, summed by
+    a loop) < log 2. Catches JS in bits (1 instead of log 2), a missing ½ (2 log 2) and KL(M‖P) for KL(P‖M) (+inf)."""
+    rng = np.random.default_rng(11)
+    for _ in range(5):
+        support = rng.random(8) < 0.5
+        support[0], support[1] = True, False
+        p = np.where(support, rng.random(8), 0.0)
+        q = np.where(~support, rng.random(8), 0.0)
+        p, q = p / p.sum(), q / q.sum()
+        assert js_divergence(p, q) == pytest.approx(math.log(2), rel=1e-12)
+        assert js_divergence(torch.tensor(p), torch.tensor(q)).item() == pytest.approx(math.log(2), rel=1e-12)
+        q_overlap = 0.9 * q + 0.1 * p  # now Q > 0 wherever P > 0
+        gap = 0.5 * sum(pi * math.log(1 + qi / pi) for pi, qi in zip(p, q_overlap, strict=True) if pi > 0)
+        gap += 0.5 * sum(qi * math.log(1 + pi / qi) for pi, qi in zip(p, q_overlap, strict=True) if qi > 0)
+        assert js_divergence(p, q_overlap) == pytest.approx(math.log(2) - gap, rel=1e-12)
+        assert js_divergence(p, q_overlap) < math.log(2) - 1e-3
+
+
+def test_q4_covariance_term_dominates_the_bias_of_the_plug_in_fid():
+    """Q4 Part 3: for two samples of size n from N(μ, I_D), E‖μ̂ − μ̂'‖² = 2D/n exactly, and the trace term's mean
+    is ≈ D(D+1)/(2(n−1)) for n ≫ D (second-order expansion), (D+1)/4 times larger. Checked with asgn2.fid.fid,
+    1000 repetitions, D = 4, n = 400 (standard error ~1.5%). Catches a Fréchet distance returned unsquared
+    (W2 instead of W2², ~0.2 instead of 0.045) and a trace term without the factor 2 on tr (Σ1 Σ2)^{1/2}."""
+    rng = np.random.default_rng(12)
+    d, n, reps = 4, 400, 1000
+    z = rng.normal(loc=1.5, size=(reps, 2, n, d))
+    total = np.array([fid(z[r, 0], z[r, 1]) for r in range(reps)])
+    mean_term = np.sum((z[:, 0].mean(1) - z[:, 1].mean(1)) ** 2, axis=1)
+    covariance_term = total - mean_term
+    assert mean_term.mean() == pytest.approx(2 * d / n, rel=0.1)
+    assert covariance_term.mean() == pytest.approx(d * (d + 1) / (2 * (n - 1)), rel=0.06)
+    assert total.mean() == pytest.approx(2 * d / n + d * (d + 1) / (2 * (n - 1)), rel=0.06)
+    assert covariance_term.mean() > mean_term.mean()
 
 
 # ----------------------------------------------------------------------------- the PDFs
