@@ -7,9 +7,10 @@ the PixelCNN is trained on), each method draws S completions per digit (`inpaint
 - vote: whether the majority label of its S completions is the true label (the label the method's posterior
   favours: the fair comparison with the nearest-neighbour baseline, which picks one mode);
 - pixels: the fraction of hole pixels equal to the true ones;
-- nll: -log of the true hole under the method's distribution, in nats: exact for raster (its raster-order
-  proposal) and conditional (its label mixture, ten passes); for sir, -log p(x) + log p^(x_obs), with
-  log p^(x_obs) the importance-sampling estimate from its K candidates (an estimate; it errs low, in sir's favour);
+- nll: -log of the true hole under the method's distribution, in nats, exact: for raster (its raster-order
+  proposal) and conditional (its label mixture, ten passes);
+- nll_estimate, for sir only: -log p(x) + log p^(x_obs), with log p^(x_obs) the importance-sampling estimate from
+  its K candidates (an estimate; it errs low, in sir's favour, so it is not comparable with the exact ones);
 - diversity: the mean Hamming distance between two of its S completions, over the hole;
 
 then the mean over digits and the half-width of its normal 95% interval. Context rows: the classifier on the
@@ -150,27 +151,20 @@ def evaluate_family(
     rows.append(_row(kind, CONTEXT, vote=knn, nll=noise_floor(grey, known.cpu())))
 
     start = time.perf_counter()
-    drawn = inpainting.sir(
-        model,
-        truth,
-        known,
-        samples=spec.samples,
-        candidates=spec.candidates,
-        generator=generator("sampling", spec.seed),
-    )
+    sampling = generator("sampling", spec.seed)
+    drawn = inpainting.sir(model, truth, known, samples=spec.samples, candidates=spec.candidates, generator=sampling)
     seconds = time.perf_counter() - start
     log_p = in_chunks(pixel_log_probs, model, truth).flatten(1).cpu()  # the model as a plain PixelCNN, one pass
     raster_nll = -(log_p * (~known).flatten(1).cpu()).sum(1)  # exact: raster draws the hole from these terms
     add("raster", drawn.candidates[:, : spec.samples], seconds, nll=list(mean_and_interval(raster_nll)))
-    joint_nll = -(log_p.sum(1) - drawn.log_evidence())  # -log p(x) + log p^(x_obs): an importance-sampling estimate
-    ess = drawn.effective_sample_size()
-    add("sir", drawn.completions, seconds, nll=list(mean_and_interval(joint_nll)), ess=list(mean_and_interval(ess)))
+    joint_nll = -(log_p.sum(1) - drawn.log_evidence())  # -log p(x) + log p^(x_obs): an estimate that errs low
+    ess = list(mean_and_interval(drawn.effective_sample_size()))
+    add("sir", drawn.completions, seconds, nll_estimate=list(mean_and_interval(joint_nll)), ess=ess)
 
     if model.conditional:
         start = time.perf_counter()
-        completions = inpainting.conditional(
-            model, truth, known, samples=spec.samples, generator=generator("sampling", spec.seed)
-        )
+        sampling = generator("sampling", spec.seed)
+        completions = inpainting.conditional(model, truth, known, samples=spec.samples, generator=sampling)
         seconds = time.perf_counter() - start
         nll = -in_chunks(mixture_hole_log_prob, model, truth, known).cpu()
         add("conditional", completions, seconds, nll=list(mean_and_interval(nll)))
@@ -220,22 +214,29 @@ def _cell(row: Row, key: str, scale: float = 100.0, digits: int = 1) -> str:
     return f"{scale * mean:.{digits}f} ± {scale * half:.{digits}f}"
 
 
-def table(rows: list[Row], candidates: int) -> str:
-    """Markdown: one line per (family, method), the family named on its first line; percentages and nats with
-    their 95% intervals. Short headers (agree: per completion; vote: majority of the S completions; pixels: hole
-    pixels right), and separator dashes in proportion to the column widths: pandoc sizes a wide table's columns by
-    its dashes, so the table fits a printed page."""
-    widths = (12, 18, 11, 11, 10, 10, 10, 4)
-    header = ("holes", "method", "agree %", "vote %", "pixels %", "hole NLL", "diversity", "s")
+# column key -> (header, scale, width of its separator dashes); percentages scaled by 100, nats and pixels not
+COLUMNS = {
+    "agree": ("agree %", 100.0, 11),
+    "vote": ("vote %", 100.0, 11),
+    "pixels": ("pixels %", 100.0, 10),
+    "nll": ("hole NLL", 1.0, 10),
+    "nll_estimate": ("SIR's NLL estimate", 1.0, 10),
+    "diversity": ("diversity", 1.0, 10),
+}
+
+
+def table(rows: list[Row], candidates: int, columns: tuple[str, ...] = ("agree", "vote", "nll")) -> str:
+    """Markdown: one line per (family, method), the family named on its first line; the `columns` (keys of
+    `COLUMNS`) with their 95% intervals. Separator dashes in proportion to the column widths: pandoc sizes a wide
+    table's columns by its dashes, so the table fits a printed page."""
+    header = ["holes", "method"] + [COLUMNS[c][0] for c in columns]
+    widths = [12, 18] + [COLUMNS[c][2] for c in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * w for w in widths) + "|"]
     previous = None
     for r in rows:
         holes = r["holes"] + ("" if r["seen"] or r["holes"] == "none" else " (unseen)")
-        method = r["method"]
-        method += f" (K = {candidates}, ESS {r['ess'][0]:.1f})" if "ess" in r else ""
-        seconds = f"{r['seconds']:.0f}" if "seconds" in r else ""
-        cells = [_cell(r, "agree"), _cell(r, "vote"), _cell(r, "pixels"), _cell(r, "nll", 1.0)]
-        cells += [_cell(r, "diversity", 1.0), seconds]
+        method = r["method"] + (f" (K = {candidates}, ESS {r['ess'][0]:.1f})" if "ess" in r else "")
+        cells = [_cell(r, c, COLUMNS[c][1]) for c in columns]
         lines.append(f"| {holes if holes != previous else ''} | {method} | " + " | ".join(cells) + " |")
         previous = holes
     return "\n".join(lines)

@@ -70,7 +70,7 @@ def bf16_training(model: nn.Module, device: torch.device | str, wanted: bool) ->
     float32). Elsewhere it yields the identity. The weights leave the block in the default layout."""
     use = wanted and fast_bf16(device)
     if wanted:
-        print(f"training's forward passes: {'bfloat16 autocast' if use else 'float32 (no fast bf16 here)'}")
+        print(f"training's forward passes: {'bfloat16 autocast' if use else 'float32'}")
     if not use:
         yield lambda loss_fn: loss_fn
         return

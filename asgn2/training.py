@@ -297,7 +297,9 @@ class _Loop:
             history.step_loss.append(loss)
             history.wall_time_s = wall_before + time.perf_counter() - start
             bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4g}")
+            bar.set_postfix(
+                loss=f"{loss:.4g}", left=_time_left(history, self.batches.total_steps, config), refresh=False
+            )
             if self.eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
                 history.evals.append(_evaluate(self.model, self.eval_fn, history.steps))
             if history.steps == pause_at_step:
@@ -307,6 +309,13 @@ class _Loop:
                 self.saver.save()
         history.stopped_by = "steps" if history.steps >= self.batches.total_steps else "time"
         return True
+
+
+def _time_left(history: History, total_steps: int, config: TrainConfig) -> str:
+    """The run's remaining time, "123 s", from its progress so far (by steps or by the time budget, whichever binds:
+    a progress bar's own estimate counts steps only and overstates a run that the time budget will end)."""
+    done = run_progress(history.steps, history.wall_time_s, total_steps, config)
+    return f"{history.wall_time_s * (1 - done) / max(done, 1e-9):.0f} s"
 
 
 def _why(history: History) -> str:

@@ -1,10 +1,12 @@
-"""FID on MNIST-classifier features: the real-data floor FID(test, train), its dependence on the sample size n, and
-the cost of the eigenvalue-based Fréchet distance against scipy's general `sqrtm`.
+"""How many samples does an FID need, and what is its floor? Record `fid-vs-n`.
 
     python benchmarks/bench_fid.py [--profile default] [--repeats 5] [--out results/fid]
 
+On MNIST-classifier features: the real-data floor FID(test, train), FID(n test, n train) and FID(n test, all train)
+against the sample size n (the small-sample bias that makes FIDs of different n incomparable: the profiles fix n per
+table), and the eigenvalue-based Fréchet distance against scipy's general `sqrtm` (same value, no imaginary parts).
 Uses the cached classifier of the profile (`train_classifier`, trained on first use, ~1 to 3 min on a CPU). Writes
-results/fid/fid_vs_n.png and fid_vs_n.csv (git-ignored) and prints the tables.
+results/fid/fid_vs_n.png and fid_vs_n.csv (git-ignored), prints the tables and writes the record.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from records import write_record
 
 from asgn2.classifier import extract_features, train_classifier
 from asgn2.data import load_mnist
@@ -121,24 +124,31 @@ def main() -> None:
 
     start = time.perf_counter()
     model, _ = train_classifier(PROFILES[args.profile].classifier, load_mnist("train"), load_mnist("test"))
-    train = extract_features(model, load_mnist("train")[0]).double().numpy()
-    test = extract_features(model, load_mnist("test")[0]).double().numpy()
+    with torch.no_grad():
+        train = extract_features(model, load_mnist("train")[0]).double().numpy()
+        test = extract_features(model, load_mnist("test")[0]).double().numpy()
     print(
         f"features: train {train.shape}, test {test.shape}, {time.perf_counter() - start:.1f} s "
         f"(classifier '{args.profile}', loaded or trained)"
     )
 
+    lines: list[str] = []
+
+    def emit(line: str = "") -> None:
+        print(line)
+        lines.append(line)
+
     floor = fid(test, train)
     half = fid(train[:30000], train[30000:])
-    print("\n| real-data reference | FID |\n|---|---|")
-    print(f"| FID(test 10k, train 60k) | {floor:.3f} |")
-    print(f"| FID(train first 30k, train last 30k) | {half:.3f} |")
+    emit("| real-data reference | FID |\n|---|---|")
+    emit(f"| FID(test 10k, train 60k) | {floor:.3f} |")
+    emit(f"| FID(train first 30k, train last 30k) | {half:.3f} |")
 
     rows = fid_against_n(test, train, args.repeats)
-    print(f"\n| n | FID(n test, n train), median of {args.repeats} [min, max] | FID(n test, 60k train) |")
-    print("|---|---|---|")
+    emit(f"\n| n | FID(n test, n train), median of {args.repeats} [min, max] | FID(n test, 60k train) |")
+    emit("|---|---|---|")
     for r in rows:
-        print(
+        emit(
             f"| {r['n']} | {r['fid_n_vs_n_median']:.2f} [{r['fid_n_vs_n_min']:.2f}, {r['fid_n_vs_n_max']:.2f}] "
             f"| {r['fid_n_vs_all_median']:.2f} [{r['fid_n_vs_all_min']:.2f}, {r['fid_n_vs_all_max']:.2f}] |"
         )
@@ -149,21 +159,29 @@ def main() -> None:
     plot(rows, floor, out / "fid_vs_n.png")
 
     dead = int((train.std(axis=0) == 0).sum())
-    print(
+    emit(
         f"\nFréchet distance against the scipy sqrtm formula; D = {train.shape[1]}, {dead} features constant on all "
-        "of train (each makes both covariances singular)"
+        "of train (each makes both covariances singular)\n"
     )
-    print("| sets | eigh-based | sqrtm formula | max abs imag. part of sqrtm | ms eigh / sqrtm (median of 5) |")
-    print("|---|---|---|---|---|")
+    emit("| sets | eigh-based | sqrtm formula | max abs imag. part of sqrtm | ms eigh / sqrtm (median of 5) |")
+    emit("|---|---|---|---|---|")
+    sqrtm = {}
     for label, subset in (("train halves, 30k vs 30k", train), ("train[:100] vs train[100:200] (n < D)", train[:200])):
-        c = compare_with_sqrtm(subset)
-        print(
+        sqrtm[label] = c = compare_with_sqrtm(subset)
+        emit(
             f"| {label} | {c['eigh']:.6f} | {c['sqrtm']:.6f} | {c['sqrtm_max_imag']:.2e} "
             f"| {1e3 * c['seconds_eigh']:.1f} / {1e3 * c['seconds_sqrtm']:.1f} |"
         )
     print(f"\nwrote {out / 'fid_vs_n.png'} and {out / 'fid_vs_n.csv'}; total {time.perf_counter() - start:.1f} s")
+    write_record(
+        "fid-vs-n",
+        question="How large is the FID's real-data floor, and how does its small-sample bias fall with n? Why FIDs "
+        "are compared only at one n (the profiles' `fid_samples`), and why the eigenvalue-based Fréchet distance.",
+        profile=args.profile,
+        table_markdown="\n".join(lines),
+        numbers={"floor_test_train": floor, "train_halves": half, "by_n": rows, "sqrtm": sqrtm},
+    )
 
 
 if __name__ == "__main__":
-    torch.set_grad_enabled(False)
     main()

@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 
+from asgn2 import pixelcnn, recogniser
 from asgn2.holes import HOLE_KINDS, SEEN, UNSEEN, _brush_strokes, hole_mask, training_holes
 
 
@@ -73,3 +74,39 @@ def test_brush_strokes_equal_the_segment_by_segment_painter():
         fast_generator, slow_generator = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
         assert torch.equal(_brush_strokes(fast_generator), _brush_strokes_one_segment_at_a_time(slow_generator)), seed
         assert torch.equal(fast_generator.get_state(), slow_generator.get_state())  # the same draws, so later masks too
+
+
+def test_fixed_families_have_the_symmetries_of_their_shapes():
+    """Halves mirror each other, the centre square and the ring are symmetric about the image's centre (13.5,
+    13.5), and the ring is the band of pixels about 7 from it: catches a family drawn off centre or too wide."""
+    hole = {kind: ~hole_mask(kind, 1)[0, 0] for kind in ("top", "bottom", "left", "right", "centre", "ring")}
+    assert torch.equal(hole["top"].flip(0), hole["bottom"]) and torch.equal(hole["left"].flip(1), hole["right"])
+    assert torch.equal(hole["top"].T, hole["left"])
+    for kind in ("centre", "ring"):
+        assert torch.equal(hole[kind], hole[kind].flip(0)) and torch.equal(hole[kind], hole[kind].T), kind
+    rows, cols = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    radius = ((rows - 13.5) ** 2 + (cols - 13.5) ** 2).sqrt()
+    assert (radius[hole["ring"]] - 7).abs().max() <= 1.3 and hole["ring"][(radius - 7).abs() <= 1.0].all()
+
+
+def test_training_losses_draw_holes_with_their_p_all(monkeypatch):
+    """The PixelCNN's loss hides every pixel of a fraction p_all_holes of its digits (its option, not
+    training_holes' default), the recogniser's loss never hides a whole digit: the masks each network is given,
+    seen by a spy on its input."""
+    images = torch.randint(0, 256, (200, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    labels = torch.randint(0, 10, (200,), generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    config = pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4, condition_channels=4)
+    model = pixelcnn.PixelCNN(config)
+    seen = []
+    model.condition.recognise.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[1]))
+    for p_all in (0.9, 0.1):
+        seen.clear()
+        pixelcnn.pixelcnn_loss(model, (images, labels), p_all_holes=p_all, p_label_fed=0.5)
+        every = (~seen[0]).flatten(1).all(1).float().mean().item()
+        assert abs(every - p_all) < 0.08, p_all
+    net = recogniser.Recogniser(4)
+    net.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[1]))
+    seen.clear()
+    recogniser.recogniser_loss(net, (images, labels))
+    assert seen[0].flatten(1).any(1).all()  # every digit shows some pixel

@@ -71,7 +71,7 @@ def test_programming_pdf_of_the_committed_notebook_fits_the_page_budget(tmp_path
     path = export(part, tmp_path / f"programming_{question}", True, title, "Firstname Lastname")
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
     pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
-    assert pages <= MAX_PAGES, f"programming_{question}.pdf has {pages} pages (budget {MAX_PAGES})"
+    assert pages <= MAX_PAGES[question], f"programming_{question}.pdf has {pages} pages (budget {MAX_PAGES[question]})"
 
 
 @pytest.mark.parametrize("name", ["Doe", "O'Neil", "Smith-Jones"])
