@@ -74,7 +74,7 @@ def evidence(args: argparse.Namespace, model: PixelCNN, data: Data, about: str) 
         first = f"| {kind} | {interval(raster)} | {interval(mixture)} |"
         for k in args.candidates:
             start = time.perf_counter()
-            drawn = inpainting.sir(model, x, known, 1, k, generator("sampling", 0))
+            drawn = inpainting.sir(model, x, known, samples=1, candidates=k, generator=generator("sampling", 0))
             estimate = -(log_p.sum(1) - drawn.log_evidence())  # errs low: log p^(x_obs) does, in expectation
             ess = drawn.effective_sample_size().mean().item()
             cells = f" {k} | {interval(estimate)} | {interval(estimate - mixture)} | {ess:.1f} | "
@@ -110,10 +110,12 @@ def votes(args: argparse.Namespace, model: PixelCNN, data: Data, about: str) -> 
             knn_label == labels,
             model.class_log_posterior(x, known).argmax(1).cpu() == labels,
         ]
-        completions, told = inpainting.label_mixture(model, x, known, s_max, generator("sampling", spec.seed))
+        completions, told = inpainting.label_mixture(
+            model, x, known, samples=s_max, generator=generator("sampling", spec.seed)
+        )
         judged = predict(judged_by, completions.flatten(0, 1)).view(digits, s_max)
         cells += [majority(judged[:, :s]) == labels for s in subsets]
-        raster = inpainting.raster(model, x, known, s_max, generator("sampling", spec.seed))
+        raster = inpainting.raster(model, x, known, samples=s_max, generator=generator("sampling", spec.seed))
         cells += [
             majority(told.cpu()) == labels,
             majority(predict(judged_by, raster.flatten(0, 1)).view(digits, s_max)) == labels,
@@ -161,7 +163,7 @@ def fidelity(args: argparse.Namespace, model: PixelCNN, data: Data, about: str, 
     for kind in kinds:
         known = hole_mask(kind, digits, seed=0).to(args.device)
         recognised = model.class_log_posterior(x, known).argmax(1).cpu()
-        draws = [inpainting.conditional(model, x, known, samples, generator("sampling", 0))]
+        draws = [inpainting.conditional(model, x, known, samples=samples, generator=generator("sampling", 0))]
         for told in (None, recognised, labels):  # the recogniser's probabilities; its top class told; the truth
             each = None if told is None else told.repeat_interleave(samples).to(args.device)
             draws.append(

@@ -134,7 +134,7 @@ def memory_child(args: argparse.Namespace, model: PixelCNN, test_images: torch.T
     known = hole_mask("top", args.digits).to(args.device)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    drawn = inpainting.sir(model, x, known, 8, 8, generator("sampling"))
+    drawn = inpainting.sir(model, x, known, samples=8, candidates=8, generator=generator("sampling"))
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     checksum = int((drawn.candidates.flatten(1).sum(1) * torch.arange(1, len(drawn.candidates) + 1)).sum())
