@@ -58,13 +58,13 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     nb = nbformat.read(source, as_version=4)
     # The kernel inherits this process's environment: the profile, and plain-text progress bars (a widget would be
     # saved in its first state); CR-redrawn bars are collapsed to their last line (coalesce_streams).
+    report = progress_enabled()
     settings = {"ASGN2_PROFILE": profile}
-    if progress_enabled():
+    if report:
         settings["ASGN2_PROGRESS"] = "text"
     start = time.perf_counter()
     code = [c for c in nb.cells if c.cell_type == "code"]
     expected = _expected_seconds(profile)
-    report = progress_enabled()
 
     def on_cell_start(cell, cell_index: int) -> None:
         if report and cell.cell_type == "code":
@@ -76,6 +76,7 @@ def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 
     with mock.patch.dict(os.environ, settings):  # restores this process's environment afterwards
         client = _echoing_client(
             nb,
+            echo=report,
             timeout=timeout_s,
             kernel_name="python3",
             resources={"metadata": {"path": str(REPO)}},
@@ -95,16 +96,14 @@ def _echo_progress(text: str) -> None:
         print(f"        {lines[-1].strip()[:150]}", flush=True)
 
 
-def _echoing_client(nb, **kwargs):
+def _echoing_client(nb, echo: bool, **kwargs):
     """An nbclient.NotebookClient for `nb` that also shows in the terminal the progress bars a long cell prints,
     so the terminal tells how far training has got (step, of how many, time left)."""
     import nbclient
 
-    from .training import progress_enabled
-
     class EchoingClient(nbclient.NotebookClient):
         def output(self, outs, msg, display_id, cell_index):
-            if progress_enabled() and msg["msg_type"] == "stream":
+            if echo and msg["msg_type"] == "stream":
                 _echo_progress(msg["content"].get("text", ""))
             return super().output(outs, msg, display_id, cell_index)
 
