@@ -131,3 +131,14 @@ def eval_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Stochastically binarized digits (N, 1, 28, 28) for an evaluation, drawn from the "eval-binarization" stream
     with evaluation seed `seed`: disjoint from the binarizations that training draws."""
     return binarize(images, "stochastic", stream("eval-binarization", seed))
+
+
+def label_frequencies(labels: torch.Tensor) -> torch.Tensor:
+    """pi(y), (10,) float: how often each digit 0-9 occurs among `labels` (N,) int, the weights of a label mixture."""
+    if labels.dtype not in (torch.int64, torch.int32, torch.uint8) or labels.dim() != 1 or labels.numel() == 0:
+        raise ValueError(
+            f"labels must be a non-empty int tensor (N,) of digits, got {labels.dtype} {tuple(labels.shape)}"
+        )
+    if bool(((labels < 0) | (labels > 9)).any()):
+        raise ValueError("labels must be digits 0-9")
+    return torch.bincount(labels.long(), minlength=10).double().div(labels.numel()).float()

@@ -42,16 +42,31 @@ def _vote_sentence(methods: dict[str, Row], where: str) -> str:
         f"{relation(*cond['vote'], *other['vote'])} {name} ({_percent(other, 'vote')})"
         for name, other in (("the nearest training digit", nearest), ("the 10-NN vote", knn))
     ]
-    return f"{where} its vote is right for {_percent(cond, 'vote')} of the digits, {versus[0]} and {versus[1]}."
+    return f"{where} votes right for {_percent(cond, 'vote')}, {versus[0]} and {versus[1]}."
 
 
 def _sir_sentence(sir: Row, raster: Row) -> str:
     ess = sir["ess"][0]
-    keeps = "mostly redraws one of them" if ess < 2 else f"keeps about {ess:.1f} of them"
+    keeps = "mostly redraws one" if ess < 2 else f"keeps about {ess:.1f}"
     return (
-        f"SIR weighs raster's candidates by the visible pixels; with an effective sample size of {ess:.1f} it "
-        f"{keeps}, and its vote ({_percent(sir, 'vote')}) is {relation(*sir['vote'], *raster['vote'])} raster's "
+        f"SIR, weighing raster's candidates by the visible pixels, {keeps} (effective sample size {ess:.1f}); "
+        f"its vote ({_percent(sir, 'vote')}) is {relation(*sir['vote'], *raster['vote'])} raster's "
         f"({_percent(raster, 'vote')})."
+    )
+
+
+def _samples_sentence(numbers: dict[str, Any]) -> str:
+    """The untold samples, then the label mixture's samples and NLL, as the notebook's tables print them."""
+    untold, mixture = numbers["pixelcnn_untold_scores"], numbers["pixelcnn_mixture_scores"]
+    gain, gain_half = numbers["pixelcnn_mixture_gain"]
+    clearer = "clearer" if mixture["confident"] > untold["confident"] else "no clearer"
+    return (
+        f"Its samples' FID is {untold['fid']:.1f} (binarized training digits: {numbers['pixelcnn_fid_floor']:.1f}), "
+        f"{100 * untold['confident']:.1f}% labelled with confidence. Told a digit, it draws {clearer} ones: FID "
+        f"{mixture['fid']:.1f}, {100 * mixture['confident']:.1f}% confident, the told digit named for "
+        f"{100 * mixture['agree']:.1f}%; the label mixture's exact NLL, {numbers['pixelcnn_mixture_nll']:.2f} nats on "
+        f"the first {numbers['pixelcnn_mixture_nll_digits']} test digits, is {relation(-gain, gain_half, 0.0, 0.0)} "
+        f"the untold {numbers['pixelcnn_untold_nll_subset']:.2f}."
     )
 
 
@@ -64,19 +79,18 @@ def q1(numbers: dict[str, Any]) -> str:
     unseen = list(dict.fromkeys(r["holes"] for r in rows if r["holes"] != "none" and not r["seen"]))
     lines = [
         f"The PixelCNN's test NLL is {numbers['pixelcnn_nll']:.2f} nats per digit, against "
-        f"{PUBLISHED_PIXELCNN_NLL:.2f} for the far larger published PixelCNN; its samples' FID is "
-        f"{numbers['pixelcnn_fid']:.1f}, against {numbers['pixelcnn_fid_floor']:.1f} for binarized training digits.",
-        f"On top-half holes raster sampling draws before it sees any of the digit: the classifier names the true "
-        f"digit in {_percent(raster, 'agree')} of its completions, "
-        f"{relation(*raster['agree'], *cond['agree'])} the conditional model's {_percent(cond, 'agree')}. "
+        f"{PUBLISHED_PIXELCNN_NLL:.2f} for the far larger published PixelCNN.",
+        _samples_sentence(numbers),
+        f"On top-half holes raster completions are named as the true digit {_percent(raster, 'agree')} of the "
+        f"time, {relation(*raster['agree'], *cond['agree'])} the conditional model's {_percent(cond, 'agree')}. "
         + _sir_sentence(sir, raster),
-        "The conditional model sees every visible pixel: " + _vote_sentence(top, "on the top half"),
+        _vote_sentence(top, "Seeing every visible pixel of the top half, the conditional model"),
     ]
-    lines += [_vote_sentence(_by_method(rows, h), f"On {h} holes, never seen in training,") for h in unseen[:1]]
+    lines += [_vote_sentence(_by_method(rows, h), f"On {h} holes, never seen in training, it") for h in unseen[:1]]
     lines.append(
         f"Its exact hole NLL on the top half is {cond['nll'][0]:.1f} nats, "
         f"{relation(*cond['nll'], *raster['nll'])} raster's {raster['nll'][0]:.1f}; the binarization noise alone "
-        f"is {floor:.1f}, which no model can expect to beat."
+        f"is {floor:.1f}, a floor no model can expect to beat."
     )
     return "**Discussion.** " + " ".join(lines)
 
@@ -110,6 +124,15 @@ def q2(numbers: dict[str, Any]) -> str:
             f"At T = {coldest['temperature']} the FID is {coldest['fid']:.0f} and the confident share "
             f"{100 * coldest['confident']:.0f}%, {colder} that at T = {shown['temperature']}{why}."
         )
+    digit = next(
+        q for q in numbers["realnvp_digit_quality"] if q["temperature"] == numbers["realnvp_digit_temperature"]
+    )
+    lines.append(
+        f"A Gaussian per digit, fitted to its latents without further training, gives "
+        f"{numbers['realnvp_digit_bpd']:.4f} "
+        f"bits/dim and at T = {digit['temperature']} an FID of {digit['fid']:.0f}, {100 * digit['confident']:.0f}% "
+        f"labelled with confidence, the told digit named for {100 * digit['agree']:.0f}%."
+    )
     lines.append(
         "A fully-connected flow has no notion of image locality: a good likelihood and good samples are different "
         "goals (Theis et al. 2016), and the FID measures the second."

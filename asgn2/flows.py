@@ -95,3 +95,48 @@ class Logit(Transform):
 def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
     """log N(z; 0, I), (N,) for z (N, D)."""
     return -0.5 * (z**2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+
+
+class DiagonalGaussianMixture(nn.Module):
+    """A base density q(z) = sum over k of pi_k N(z; mu_k, diag sigma_k^2) on R^D, K components.
+
+    means, log_scales: (K, D); weights pi: (K,), positive, summing to 1. Stored as buffers: the flow's training
+    does not move them (`realnvp.fit_digit_base` fits them in closed form). One component with mu = 0, sigma = 1
+    (`standard`) is the standard normal.
+    """
+
+    def __init__(self, means: torch.Tensor, log_scales: torch.Tensor, weights: torch.Tensor) -> None:
+        super().__init__()
+        k, d = means.shape
+        if log_scales.shape != (k, d) or weights.shape != (k,):
+            raise ValueError(
+                f"means and log_scales must be (K, D) and weights (K,); got {tuple(means.shape)}, "
+                f"{tuple(log_scales.shape)}, {tuple(weights.shape)}"
+            )
+        if bool((weights <= 0).any()) or abs(weights.sum().item() - 1) > 1e-5:
+            raise ValueError("weights must be positive and sum to 1")
+        self.register_buffer("means", means.float())
+        self.register_buffer("log_scales", log_scales.float())
+        self.register_buffer("log_weights", weights.float().log())
+
+    @classmethod
+    def standard(cls, dim: int) -> DiagonalGaussianMixture:
+        """N(0, I) in `dim` dimensions, as a one-component mixture."""
+        return cls(torch.zeros(1, dim), torch.zeros(1, dim), torch.ones(1))
+
+    def component_log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log N(z; mu_k, diag sigma_k^2) for each component k, (N, K), for z (N, D)."""
+        u = (z[:, None, :] - self.means) * torch.exp(-self.log_scales)
+        return -0.5 * (u**2).sum(2) - self.log_scales.sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+
+    def log_prob(self, z: torch.Tensor) -> torch.Tensor:
+        """log q(z) = log sum over k of pi_k N(z; mu_k, sigma_k^2), (N,)."""
+        return torch.logsumexp(self.log_weights + self.component_log_prob(z), dim=1)
+
+    def sample(
+        self, components: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """z = mu_k + T sigma_k eps, eps ~ N(0, I), one per entry k of `components` (n,): (n, D)."""
+        eps = torch.randn(components.shape[0], self.means.shape[1], generator=generator).to(self.means)
+        k = components.to(self.means.device)
+        return self.means[k] + temperature * torch.exp(self.log_scales[k]) * eps

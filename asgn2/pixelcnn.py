@@ -85,8 +85,11 @@ class ConditionNet(nn.Module):
     A full-resolution 3 x 3 layer for local detail, plus a path that halves the resolution twice (to 7 x 7), mixes
     there with two 3 x 3 layers and a summary of the whole grid (its mean, through a linear layer), and comes back
     up: every output position depends on every observed pixel. Beside it, the recogniser (`recogniser.Recogniser`,
-    pretrained and frozen) names the digit that the observed pixels suggest; its class probabilities, embedded, join
-    the summary. Hole pixels enter as 0 with known = 0, so nothing here depends on a hole pixel's value.
+    pretrained and frozen) names the digit that the observed pixels suggest. The digit enters twice: as a learned
+    7 x 7 map per digit (`digit_map`, where that digit's strokes lie), added before the 7 x 7 layers so that they mix
+    it with what is observed, and embedded in the summary. The map is what lets a network told y with nothing
+    observed draw a y from the first pixel on: a bias that is the same at every position cannot say where the ink
+    goes. Hole pixels enter as 0 with known = 0, so nothing here depends on a hole pixel's value.
 
     `labels` (N,) int: where labels[n] >= 0, that digit is embedded as a certainty (one-hot) in place of the
     recogniser's probabilities; -1 keeps them. Trained told the true label (`PixelCNNSpec.p_label_fed`), the network
@@ -100,6 +103,7 @@ class ConditionNet(nn.Module):
         self.coarse = nn.ModuleList(nn.Conv2d(channels, channels, 3, padding=1) for _ in range(2))
         self.summary = nn.Linear(channels, channels)
         self.recognise = Recogniser(width)  # which digit the observed pixels suggest: r(y | x_obs)
+        self.digit_map = nn.Parameter(torch.zeros(10, channels, 7, 7))  # per digit, a bias at each 7 x 7 cell
         self.embed = nn.Linear(10, channels)
 
     def forward(self, x: torch.Tensor, known: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
@@ -108,9 +112,10 @@ class ConditionNet(nn.Module):
         h = local
         for conv in self.down:
             h = F.relu(conv(h))
+        digit = label_probabilities(self.recognise(x, known), labels)  # (N, 10)
+        h = h + torch.einsum("nk,kchw->nchw", digit.to(h.dtype), self.digit_map.to(h.dtype))
         for conv in self.coarse:
             h = h + F.relu(conv(h))
-        digit = label_probabilities(self.recognise(x, known), labels)
         summary = F.relu(self.summary(h.mean(dim=(2, 3)))) + self.embed(digit)
         h = h + summary[:, :, None, None]  # the whole image and its likely digit, at every cell
         return local + F.interpolate(h, size=local.shape[2:], mode="nearest")
@@ -251,6 +256,14 @@ def hole_log_prob(
     return (log_p * ~known).flatten(1).sum(1)
 
 
+def told_log_probs(model: PixelCNN, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """log p(x_hole | x_observed, y) for each digit y, in nats, (N, 10): the network told y, ten passes."""
+    check_known_mask(x, known)
+    return torch.stack(
+        [hole_log_prob(model, x, known, labels=torch.full((x.shape[0],), y, device=x.device)) for y in range(10)], 1
+    )
+
+
 def mixture_hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
     """log p(x_hole | x_observed) of the label mixture, in nats, (N,), exact (ten passes):
 
@@ -258,12 +271,20 @@ def mixture_hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor)
 
     r the recogniser (`PixelCNN.class_log_posterior`), p(. | x_obs, y) the network told digit y. Both factors see the
     observed pixels only, so the mixture is a proper distribution over the hole."""
-    check_known_mask(x, known)
-    log_r = model.class_log_posterior(x, known)
-    per_label = [
-        hole_log_prob(model, x, known, labels=torch.full((x.shape[0],), y, device=x.device)) for y in range(10)
-    ]
-    return torch.logsumexp(log_r + torch.stack(per_label, 1), dim=1)
+    return torch.logsumexp(model.class_log_posterior(x, known) + told_log_probs(model, x, known), dim=1)
+
+
+def label_mixture_log_prob(model: PixelCNN, x: torch.Tensor, label_prior: torch.Tensor) -> torch.Tensor:
+    """log p(x) of the label mixture, in nats, (N,), exact (ten passes), for binary images x (N, 1, 28, 28):
+
+        p(x) = sum over y of pi(y) p(x | y),
+
+    pi = `label_prior` (10,), the training digits' label frequencies (`data.label_frequencies`), and p(x | y) the
+    conditional network told y with every pixel a hole: a class-conditional PixelCNN."""
+    if label_prior.shape != (10,) or not torch.isclose(label_prior.sum(), torch.tensor(1.0, dtype=label_prior.dtype)):
+        raise ValueError(f"label_prior must be 10 probabilities that sum to 1, got {tuple(label_prior.shape)}")
+    nothing = torch.zeros_like(x, dtype=torch.bool)
+    return torch.logsumexp(label_prior.log().to(x) + told_log_probs(model, x, nothing), dim=1)
 
 
 def receptive_field(
@@ -371,12 +392,25 @@ def pixelcnn_loss(
 
 
 @torch.no_grad()
-def test_nll(model: PixelCNN, binary_images: torch.Tensor, batch_size: int = 100) -> float:
-    """Mean -log p(x) in nats per image over binary images (N, 1, 28, 28)."""
+def nll_per_image(
+    model: PixelCNN, binary_images: torch.Tensor, batch_size: int = 100, *, label_prior: torch.Tensor | None = None
+) -> torch.Tensor:
+    """-log p(x) in nats, (N,), of binary images (N, 1, 28, 28), on the CPU: of the network untold, or, given
+    `label_prior` (10,), of its label mixture (`label_mixture_log_prob`)."""
     model.eval()
     device = next(model.parameters()).device
-    total = sum(-model.log_prob(chunk.to(device)).sum().item() for chunk in binary_images.split(batch_size))
-    return total / binary_images.shape[0]
+
+    def log_p(x: torch.Tensor) -> torch.Tensor:
+        return model.log_prob(x) if label_prior is None else label_mixture_log_prob(model, x, label_prior.to(device))
+
+    return torch.cat([-log_p(chunk.to(device)).cpu() for chunk in binary_images.split(batch_size)])
+
+
+def test_nll(
+    model: PixelCNN, binary_images: torch.Tensor, batch_size: int = 100, *, label_prior: torch.Tensor | None = None
+) -> float:
+    """Mean -log p(x) in nats per image over binary images (N, 1, 28, 28) (`nll_per_image`)."""
+    return nll_per_image(model, binary_images, batch_size, label_prior=label_prior).double().mean().item()
 
 
 def train_pixelcnn(

@@ -29,6 +29,7 @@ class Profile:
     realnvp: RealNVPSpec
     inpainting: InpaintingEvalSpec
     fid_samples: int  # images per set in the notebook's FID table
+    mixture_nll_digits: int  # test digits of the notebook's label-mixture NLL (ten passes each)
 
 
 def _classifier(name: str, epochs: int, warmup_steps: int) -> ClassifierSpec:
@@ -77,6 +78,7 @@ PROFILES: dict[str, Profile] = {
         ),
         inpainting=InpaintingEvalSpec(digits=100, samples=8, candidates=8, kinds=("top", "ring")),
         fid_samples=200,
+        mixture_nll_digits=200,
     ),
     "default": Profile(
         name="default",
@@ -119,6 +121,7 @@ PROFILES: dict[str, Profile] = {
         ),
         inpainting=InpaintingEvalSpec(digits=1000, samples=8, candidates=8, kinds=("top", "ring")),
         fid_samples=1000,
+        mixture_nll_digits=1000,
     ),
     "full": Profile(
         name="full",
@@ -143,6 +146,7 @@ PROFILES: dict[str, Profile] = {
         ),
         inpainting=InpaintingEvalSpec(digits=10000, samples=8, candidates=32),
         fid_samples=10000,
+        mixture_nll_digits=10000,
     ),
 }
 

@@ -20,6 +20,7 @@ STREAMS = (
     "sampling",  # samples and completions shown or scored
     "subsets",  # random subsets of the data (FID sets, evaluation digits)
     "baselines",  # the binarization of the training digits that the nearest-neighbour baselines search
+    "base-fit",  # the dequantization of the training digits whose latents fit the Real NVP's per-digit base
 )
 
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
 
 from .cache import train_or_load
-from .data import IMAGE_SHAPE, check_uint8_images
-from .flows import Composite, Logit, Scale, Transform, standard_normal_log_prob
-from .metrics import bits_per_dim, proportion_interval
+from .data import IMAGE_SHAPE, check_uint8_images, label_frequencies
+from .flows import Composite, DiagonalGaussianMixture, Logit, Scale, Transform, standard_normal_log_prob
+from .metrics import bits_per_dim
 from .randomness import generator as stream
 from .training import History, TrainConfig
 
@@ -129,14 +130,21 @@ class RealNVP(Transform):
         self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None, as_uint8: bool = True
     ) -> torch.Tensor:
         """n images (n, 1, 28, 28): z ~ N(0, T^2 I) mapped back; uint8 (floor of v) or float v/256 in [0, 1]."""
-        if not (math.isfinite(temperature) and temperature >= 0):
-            raise ValueError(
-                f"temperature must be finite and >= 0 (the latent's standard deviation), got {temperature}"
-            )
-        device = next(self.parameters()).device
-        z = temperature * torch.randn(n, D, generator=generator).to(device)
-        v = self.inverse(z)[0].view(n, *IMAGE_SHAPE).clamp(0, 256 - 1e-3)
+        check_temperature(temperature)
+        z = temperature * torch.randn(n, D, generator=generator).to(next(self.parameters()).device)
+        return self.images(z, as_uint8)
+
+    @torch.no_grad()
+    def images(self, z: torch.Tensor, as_uint8: bool = True) -> torch.Tensor:
+        """Latents z (n, 784) mapped back to images (n, 1, 28, 28): uint8 (floor of v) or float v/256 in [0, 1]."""
+        v = self.inverse(z)[0].view(z.shape[0], *IMAGE_SHAPE).clamp(0, 256 - 1e-3)
         return v.floor().to(torch.uint8) if as_uint8 else v / 256
+
+
+def check_temperature(temperature: float) -> None:
+    """Raise ValueError unless the temperature (the latent's standard deviation factor) is finite and >= 0."""
+    if not (math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be finite and >= 0 (the latent's standard deviation), got {temperature}")
 
 
 def check_pixels(v: torch.Tensor) -> torch.Tensor:
@@ -165,6 +173,76 @@ def dequantize(images: torch.Tensor, generator: torch.Generator | None = None) -
     v = x + torch.rand(images.shape, generator=generator).to(images.device)
     top = torch.nextafter(x + 1, x)
     return torch.where(v < x + 1, v, top)
+
+
+# ------------------------------------------------------------------------------------ a base that knows the digits
+
+
+class DigitBaseFlow(nn.Module):
+    """A trained Real NVP f with a base that knows the digits, one Gaussian per digit y (as Glow's class-conditional
+    prior):
+
+        log p(v) = log sum over y of pi(y) N(f(v); mu_y, diag sigma_y^2) + log|det df/dv|,
+
+    exact, so its bits/dim compare with the plain flow's; p(v | y) is component y alone, so a sample of digit y
+    draws its latent from N(mu_y, T^2 sigma_y^2). The flow is unchanged; with `DiagonalGaussianMixture.standard`
+    as the base this is the plain flow.
+    """
+
+    def __init__(self, flow: RealNVP, base: DiagonalGaussianMixture) -> None:
+        super().__init__()
+        self.flow, self.base = flow, base
+
+    def log_prob(self, v: torch.Tensor) -> torch.Tensor:
+        """log p(v) in nats, (N,), for dequantized pixels v in [0, 256)."""
+        z, log_det = self.flow(v)
+        return self.base.log_prob(z) + log_det
+
+    def log_prob_given(self, v: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """log p(v | y) in nats, (N,), for the digits `labels` (N,)."""
+        z, log_det = self.flow(v)
+        return self.base.component_log_prob(z).gather(1, labels.view(-1, 1).to(z.device))[:, 0] + log_det
+
+    @torch.no_grad()
+    def sample_labelled(
+        self, labels: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """One uint8 image (n, 1, 28, 28) of each digit in `labels` (n,): z ~ N(mu_y, T^2 sigma_y^2), v = f^-1(z)."""
+        check_temperature(temperature)
+        return self.flow.images(self.base.sample(labels, temperature, generator))
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n uint8 images (n, 1, 28, 28) of the mixture: y ~ pi, then `sample_labelled`."""
+        labels = torch.multinomial(self.base.log_weights.exp().cpu(), n, replacement=True, generator=generator)
+        return self.sample_labelled(labels, temperature, generator)
+
+
+@torch.no_grad()
+def fit_digit_base(
+    flow: RealNVP, images: torch.Tensor, labels: torch.Tensor, *, seed: int = 0, batch_size: int = 1000
+) -> DiagonalGaussianMixture:
+    """The maximum-likelihood per-digit base of a trained flow, in closed form. With f fixed,
+
+        sum over training digits of log pi(y) + log N(f(v); mu_y, diag sigma_y^2) + log|det df/dv|
+
+    is maximised by pi the label frequencies and mu_y, sigma_y^2 the mean and variance of the latents z = f(v) of
+    digit y's training images, each dequantized once ("base-fit" stream, `seed`). images uint8 (N, 1, 28, 28),
+    labels (N,)."""
+    flow.eval()
+    device = next(flow.parameters()).device
+    noise = stream("base-fit", seed)
+    sums, squares = torch.zeros(10, D, dtype=torch.float64), torch.zeros(10, D, dtype=torch.float64)
+    for chunk, chunk_labels in zip(images.split(batch_size), labels.split(batch_size), strict=True):
+        z = flow(dequantize(chunk, noise).to(device))[0].double().cpu()
+        sums.index_add_(0, chunk_labels, z)
+        squares.index_add_(0, chunk_labels, z**2)
+    counts = torch.bincount(labels, minlength=10).double()[:, None]
+    if bool((counts < 2).any()):
+        raise ValueError("every digit 0-9 needs at least two training images to fit its Gaussian")
+    means = sums / counts
+    variances = (squares / counts - means**2).clamp_min(1e-6)
+    return DiagonalGaussianMixture(means.float(), 0.5 * variances.log().float(), label_frequencies(labels)).to(device)
 
 
 # ------------------------------------------------------------------------------------------------------ training
@@ -240,7 +318,7 @@ def nearest_neighbours(samples: torch.Tensor, train_images: torch.Tensor, k: int
 
 @torch.no_grad()
 def sample_quality(
-    model: RealNVP,
+    model: RealNVP | DigitBaseFlow,
     judge: nn.Module,
     real_images: torch.Tensor,
     temperatures: list[float],
@@ -248,25 +326,38 @@ def sample_quality(
     seed: int = 0,
     confident: float = 0.9,
 ) -> list[dict[str, float]]:
-    """Per temperature T: the FID of n samples against n real uint8 images (`real_images[:n]`) on the classifier's
-    features, and the fraction of samples that the classifier labels with probability >= `confident` (with the
-    half-width of its 95% interval). Each
+    """Per temperature T: `sample_scores.score_samples` of n samples against n real uint8 images
+    (`real_images[:n]`): FID, the fraction labelled with probability >= `confident` and its half-width. Each
     temperature draws its own latents (sampling stream, seed + its index)."""
-    from .classifier import confident_fraction
-    from .fid import fid_images
+    from .sample_scores import score_samples
 
-    real = real_images[:n]
     rows = []
     for k, t in enumerate(temperatures):
         images = model.sample(n, t, stream("sampling", seed + k)).cpu()
-        rows.append(
-            {
-                "temperature": t,
-                "fid": fid_images(images, real, judge),
-                "confident": (sure := confident_fraction(judge, images, confident)),
-                "confident_half_width": proportion_interval(sure, n),
-            }
-        )
+        rows.append({"temperature": t, **score_samples(judge, images, real_images[:n], threshold=confident)})
+    return rows
+
+
+@torch.no_grad()
+def told_sample_quality(
+    model: DigitBaseFlow,
+    judge: nn.Module,
+    real_images: torch.Tensor,
+    temperatures: list[float],
+    n: int = 1000,
+    seed: int = 0,
+) -> list[dict[str, Any]]:
+    """`sample_quality` of a flow with a per-digit base, each sample told a digit drawn from the label frequencies
+    pi: per temperature, FID, the confident fraction and how often the classifier names the told digit (overall with
+    its half-width, and per digit)."""
+    from .sample_scores import score_samples
+
+    rows = []
+    for k, t in enumerate(temperatures):
+        g = stream("sampling", seed + k)
+        labels = torch.multinomial(model.base.log_weights.exp().cpu(), n, replacement=True, generator=g)
+        images = model.sample_labelled(labels, t, g).cpu()
+        rows.append({"temperature": t, **score_samples(judge, images, real_images[:n], labels)})
     return rows
 
 

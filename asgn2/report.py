@@ -64,6 +64,13 @@ def results_table(numbers: dict[str, Any]) -> str:
         f"| PixelCNN samples, FID (1000 per set) against binarized test digits | {r['pixelcnn_fid']:.1f} | "
         f"{r['pixelcnn_fid_floor']:.1f} (binarized training digits) |",
     ]
+    mix, untold = r["pixelcnn_mixture_scores"], r["pixelcnn_untold_scores"]
+    lines.append(
+        f"| PixelCNN samples told a digit (label mixture) against untold: FID; labelled with p >= 0.9; told digit "
+        f"named; NLL of the first {r['pixelcnn_mixture_nll_digits']} test digits (nats) | {mix['fid']:.1f} vs "
+        f"{untold['fid']:.1f}; {100 * mix['confident']:.1f}% vs {100 * untold['confident']:.1f}%; "
+        f"{100 * mix['agree']:.1f}%; {r['pixelcnn_mixture_nll']:.2f} vs {r['pixelcnn_untold_nll_subset']:.2f} | |"
+    )
     lines += _inpainting_lines(r["inpainting"], r["inpainting_digits"])
     lines.append(
         f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training"
@@ -79,6 +86,12 @@ def results_table(numbers: dict[str, Any]) -> str:
             f"{floor['fid']:.1f}, {100 * floor['confident']:.0f}% "
             "(real training digits) |"
         )
+    digit = next(q for q in r["realnvp_digit_quality"] if q["temperature"] == r["realnvp_digit_temperature"])
+    lines.append(
+        f"| Real NVP with a per-digit Gaussian base (fitted, no further training), T = {digit['temperature']}: "
+        f"bits/dim; FID; labelled with p >= 0.9; told digit named | {r['realnvp_digit_bpd']:.4f}; "
+        f"{digit['fid']:.0f}; {100 * digit['confident']:.0f}%; {100 * digit['agree']:.0f}% | |"
+    )
     return "\n".join(lines)
 
 

@@ -328,3 +328,27 @@ def sample(model: PixelCNN, n: int, *, generator: torch.Generator | None = None)
     device = next(model.parameters()).device
     x = torch.zeros(n, *IMAGE_SHAPE, device=device)
     return sample_holes(model, x, torch.zeros_like(x, dtype=torch.bool), generator=generator)
+
+
+@torch.no_grad()
+def sample_told(model: PixelCNN, labels: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One sample of p(x | y) per told digit y in `labels` (n,): float {0, 1} (n, 1, 28, 28), every pixel a hole of
+    a conditional PixelCNN told y (a class-conditional PixelCNN)."""
+    if not model.conditional:
+        raise ValueError("sampling told digits needs a conditional PixelCNN (condition_channels > 0)")
+    device = next(model.parameters()).device
+    x = torch.zeros(labels.shape[0], *IMAGE_SHAPE, device=device)
+    nothing = torch.zeros_like(x, dtype=torch.bool)
+    return sample_holes(model, x, nothing, generator=generator, conditional=True, labels=labels.to(device))
+
+
+@torch.no_grad()
+def sample_label_mixture(
+    model: PixelCNN, n: int, label_prior: torch.Tensor, *, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """n samples of the label mixture p(x) = sum over y of pi(y) p(x | y): y ~ pi (`label_prior` (10,)), then
+    x ~ p(x | y) by `sample_told`. Returns the images (n, 1, 28, 28) and the digit each was told (n,)."""
+    if n < 1:
+        raise ValueError(f"n must be a positive number of samples, got {n}")
+    labels = torch.multinomial(label_prior, n, replacement=True, generator=generator)
+    return sample_told(model, labels, generator=generator), labels

@@ -91,6 +91,17 @@ def test_checkpoint_without_spec_is_refused(tmp_path):
         checkpoint(tmp_path / "old.pt").load()
 
 
+def test_finished_checkpoint_of_another_network_names_the_file_and_the_fix(tmp_path):
+    """Same spec, other network (written by an older version of the code, say one without a new layer): the error
+    names the file and the fix instead of torch's bare "Missing key(s) in state_dict"."""
+    path = tmp_path / "older.pt"
+    done = {"step_loss": [0.5], "stopped_by": "steps"}
+    Checkpoint(path, {}).save({"model": nn.Linear(2, 2).state_dict(), "history": done})
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 1))
+    with pytest.raises(SpecMismatchError, match=r"(?s)older\.pt holds a network of another shape.*retrain"):
+        fit_or_load(model, Checkpoint(path, {}), fit=lambda: pytest.fail("must not train"))
+
+
 @pytest.mark.parametrize("keep", [0.5, 0.0])
 def test_damaged_checkpoint_names_the_file_and_the_fix(tmp_path, keep):
     """A checkpoint cut short (a full disk, a copy interrupted) or emptied used to raise torch's internal "failed
