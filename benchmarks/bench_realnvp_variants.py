@@ -1,8 +1,8 @@
-"""Which Real NVP: with or without ActNorm, and how many couplings of what width? Records `realnvp-actnorm` and
-`realnvp-size`.
+"""Which Real NVP: with or without ActNorm, and how many couplings of what width? Records `realnvp-actnorm`,
+`realnvp-size` and (with --budget-s) `realnvp-size-budget`.
 
     python benchmarks/bench_realnvp_variants.py actnorm [--steps 600] [--fid-n 1000] [--temperatures 1.0 0.8 0.6]
-    python benchmarks/bench_realnvp_variants.py size [--steps 600]
+    python benchmarks/bench_realnvp_variants.py size [--steps 600 | --budget-s 190]
     python benchmarks/bench_realnvp_variants.py actnorm --variants "12 x 512" "lr 5e-4" [--budget-s 240]
 
 Every variant is the default profile's Real NVP spec with one change (VARIANTS below), trained from scratch for the
@@ -193,8 +193,8 @@ def main() -> None:
         numbers[name] = {"steps": history.steps, "seconds": seconds, "bpd": bpd, "bpd_minus_first": [diff, half]}
         numbers[name]["quality"] = rows
     if not args.variants:
-        write_record(
-            f"realnvp-{args.comparison}",
+        write_record(  # an equal-time comparison is a record of its own beside the equal-steps one
+            f"realnvp-{args.comparison}" + ("-budget" if args.budget_s else ""),
             question=question,
             profile="default",
             table_markdown="\n".join(lines),

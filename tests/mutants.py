@@ -59,8 +59,9 @@ MUTANTS = [
     M(
         "nll-per-pixel",
         "asgn2/pixelcnn.py",
-        "return total / binary_images.shape[0]",
-        "return total / binary_images.numel()",
+        "return nll_per_image(model, binary_images, batch_size, label_prior=label_prior).double().mean().item()",
+        "return nll_per_image(model, binary_images, batch_size, label_prior=label_prior).double().sum().item() / "
+        "binary_images.numel()",
         (
             T + "test_metrics.py",
             T + "test_cli.py::test_pixelcnn_command_reports_nats_per_image_and_bits_per_dim",
@@ -136,16 +137,16 @@ MUTANTS = [
     M(
         "fid-all-real-images",
         "asgn2/realnvp.py",
-        "real = real_images[:n]",
-        "real = real_images",
+        'rows.append({"temperature": t, **score_samples(judge, images, real_images[:n], threshold=confident)})',
+        'rows.append({"temperature": t, **score_samples(judge, images, real_images, threshold=confident)})',
         (T + "test_metrics.py",),
         "the FID of n samples measured against every real image instead of n (FID depends on n)",
     ),
     M(
         "temperature-variance",
         "asgn2/realnvp.py",
-        "z = temperature * torch.randn(n, D, generator=generator).to(device)",
-        "z = temperature**2 * torch.randn(n, D, generator=generator).to(device)",
+        "z = temperature * torch.randn(n, D, generator=generator).to(next(self.parameters()).device)",
+        "z = temperature**2 * torch.randn(n, D, generator=generator).to(next(self.parameters()).device)",
         (T + "test_metrics.py", T + "test_flows.py"),
         "the temperature used as the latent's variance instead of its standard deviation",
     ),
@@ -340,8 +341,8 @@ MUTANTS = [
     M(
         "mixture-sum-of-logs",
         "asgn2/pixelcnn.py",
-        "return torch.logsumexp(log_r + torch.stack(per_label, 1), dim=1)",
-        "return (log_r.exp() * torch.stack(per_label, 1)).sum(1)",
+        "return torch.logsumexp(model.class_log_posterior(x, known) + told_log_probs(model, x, known), dim=1)",
+        "return (model.class_log_posterior(x, known).exp() * told_log_probs(model, x, known)).sum(1)",
         (
             T + "test_pixelcnn.py::test_label_mixture_likelihood_is_a_distribution_over_the_hole",
             T + "test_inpainting_eval.py::test_evaluate_family_rows_against_a_brute_force_count",
@@ -358,6 +359,58 @@ MUTANTS = [
             T + "test_inpainting.py::test_label_mixture_draws_the_digit_from_the_recogniser",
         ),
         "the recogniser's logits used as log-probabilities",
+    ),
+    # ------------------------------------------------------------------ generation through the told digit
+    M(
+        "digit-map-unused",
+        "asgn2/pixelcnn.py",
+        'h = h + torch.einsum("nk,kchw->nchw", digit.to(h.dtype), self.digit_map.to(h.dtype))',
+        "h = h + 0 * self.digit_map.sum()",
+        (T + "test_generation.py::test_the_told_digit_reaches_the_first_pixel_through_its_map",),
+        "the per-digit map built but never added: the digit only as a bias the same at every position",
+    ),
+    M(
+        "label-prior-ignored",
+        "asgn2/pixelcnn.py",
+        "return torch.logsumexp(label_prior.log().to(x) + told_log_probs(model, x, nothing), dim=1)",
+        "return torch.logsumexp(told_log_probs(model, x, nothing), dim=1) - 2.302585",
+        (
+            T + "test_generation.py::test_label_mixture_log_prob_is_the_log_sum_of_the_told_terms",
+            T + "test_generation.py",
+        ),
+        "the label mixture weighting every digit 1/10 instead of by the label frequencies",
+    ),
+    M(
+        "told-sample-other-labels",
+        "asgn2/sampling.py",
+        "return sample_told(model, labels, generator=generator), labels",
+        "return sample_told(model, labels.flip(0), generator=generator), labels",
+        (T + "test_generation.py::test_a_label_mixture_sample_is_the_told_sample_of_its_drawn_digit",),
+        "label-mixture samples told other digits than the ones returned with them",
+    ),
+    M(
+        "base-no-log-scale",
+        "asgn2/flows.py",
+        "return -0.5 * (u**2).sum(2) - self.log_scales.sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)",
+        "return -0.5 * (u**2).sum(2) - 0.5 * z.shape[1] * math.log(2 * math.pi)",
+        (T + "test_generation.py",),
+        "the Gaussian components' normalising constant without the log-scales: not a density",
+    ),
+    M(
+        "base-sample-other-component",
+        "asgn2/flows.py",
+        "return self.means[k] + temperature * torch.exp(self.log_scales[k]) * eps",
+        "return self.means[k.flip(0)] + temperature * torch.exp(self.log_scales[k]) * eps",
+        (T + "test_generation.py::test_a_sample_told_digit_y_comes_from_component_y",),
+        "a sample told digit y drawn around another digit's mean",
+    ),
+    M(
+        "base-fit-unbiased",
+        "asgn2/realnvp.py",
+        "variances = (squares / counts - means**2).clamp_min(1e-6)",
+        "variances = (squares / (counts - 1) - means**2).clamp_min(1e-6)",
+        (T + "test_generation.py::test_fit_digit_base_is_the_per_digit_mean_and_variance_of_the_latents",),
+        "the fitted base's variance not the maximum-likelihood one",
     ),
     # ------------------------------------------------------------------------ checkpoints and randomness
     M(
