@@ -107,7 +107,7 @@ PROFILES: dict[str, Profile] = {
         ),
         realnvp=RealNVPSpec(
             "default",
-            RealNVPConfig(n_couplings=12, hidden=512, n_hidden=1),
+            RealNVPConfig(n_couplings=12, hidden=256, n_hidden=1),
             TrainConfig(
                 epochs=10,
                 max_steps=3600,

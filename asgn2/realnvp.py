@@ -89,7 +89,7 @@ class RealNVPConfig:
     """The flow; the defaults are the default profile's."""
 
     n_couplings: int = 12
-    hidden: int = 512
+    hidden: int = 256
     n_hidden: int = 1  # hidden layers of each s/t network
 
 

@@ -49,20 +49,21 @@ class Variant:
     actnorm: bool = False
 
 
-VARIANTS: dict[str, Variant] = {
-    "12 x 512": Variant(),  # the default
-    "12 x 512 + ActNorm": Variant(actnorm=True),
-    "12 x 512 + ActNorm, lr 2e-3": Variant(train={"lr": 2e-3}, actnorm=True),
+W512 = {"n_couplings": 12, "hidden": 512}  # the default until the equal-time size comparison chose 12 x 256
+VARIANTS: dict[str, Variant] = {  # each names its network in full, whatever the default is
+    "12 x 512": Variant(model=W512),
+    "12 x 512 + ActNorm": Variant(model=W512, actnorm=True),
+    "12 x 512 + ActNorm, lr 2e-3": Variant(model=W512, train={"lr": 2e-3}, actnorm=True),
     "8 x 1024 + ActNorm": Variant(model={"n_couplings": 8, "hidden": 1024}, actnorm=True),  # an earlier default
-    "8 x 512": Variant(model={"n_couplings": 8}),
-    "16 x 512": Variant(model={"n_couplings": 16}),
-    "12 x 256": Variant(model={"hidden": 256}),
-    "12 x 1024": Variant(model={"hidden": 1024}),
+    "8 x 512": Variant(model={"n_couplings": 8, "hidden": 512}),
+    "16 x 512": Variant(model={"n_couplings": 16, "hidden": 512}),
+    "12 x 256": Variant(model={"n_couplings": 12, "hidden": 256}),  # the default
+    "12 x 1024": Variant(model={"n_couplings": 12, "hidden": 1024}),
     "8 x 1024": Variant(model={"n_couplings": 8, "hidden": 1024}),
     "6 x 2048": Variant(model={"n_couplings": 6, "hidden": 2048}),
-    "8 x 512 x 2 layers": Variant(model={"n_couplings": 8, "n_hidden": 2}),
-    "lr 5e-4": Variant(train={"lr": 5e-4}),
-    "batch 256": Variant(train={"batch_size": 256}),
+    "8 x 512 x 2 layers": Variant(model={"n_couplings": 8, "hidden": 512, "n_hidden": 2}),
+    "lr 5e-4": Variant(model=W512, train={"lr": 5e-4}),
+    "batch 256": Variant(model=W512, train={"batch_size": 256}),
 }
 
 # comparison -> (the question its record answers, its variants; the first is the one the others are compared with)
@@ -72,8 +73,8 @@ COMPARISONS: dict[str, tuple[str, list[str]]] = {
         ["12 x 512", "12 x 512 + ActNorm"],
     ),
     "size": (
-        "Why 12 couplings x 512 hidden units: the default against fewer couplings, narrower s/t networks, and the "
-        "earlier 8 x 1024, same steps (the ms/step column is what each costs).",
+        "How many couplings of what width: 12 x 512 against fewer couplings, narrower s/t networks, and the earlier "
+        "8 x 1024, same steps (the ms/step column is what each costs), or with --budget-s the same seconds.",
         ["12 x 512", "8 x 512", "12 x 256", "8 x 1024"],
     ),
 }
