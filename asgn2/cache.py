@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoints import Checkpoint, SpecMismatchError, checkpoint_dir
+from .checkpoints import Checkpoint, checkpoint_dir
 from .training import Batch, EvalFn, History, LossFn, train
 
 
@@ -28,13 +28,7 @@ def fit_or_load(
         checkpoint.path.unlink(missing_ok=True)
     state = checkpoint.load()
     if state is not None and (history := History(**state["history"])).done:
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as error:  # same spec, other network: written by an older version of the code
-            raise SpecMismatchError(
-                f"{checkpoint.path} holds a network of another shape than this version of asgn2 builds ({error}). "
-                "Delete the file or retrain (retrain=True, --retrain on the command line)."
-            ) from error
+        checkpoint.load_model(model, state)
         return model.to(device).eval(), history
     history = fit()
     return model.eval(), history

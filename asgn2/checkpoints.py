@@ -110,5 +110,16 @@ class Checkpoint:
             )
         return state
 
+    def load_model(self, model: torch.nn.Module, state: dict[str, Any]) -> None:
+        """`model.load_state_dict(state["model"])`; SpecMismatchError, naming the file and the fix, if the saved
+        network has another shape (same spec, written by an older version of the code)."""
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as error:
+            raise SpecMismatchError(
+                f"{self.path} holds a network of another shape than this version of asgn2 builds ({error}). "
+                "Delete the file or retrain (retrain=True, --retrain on the command line)."
+            ) from error
+
     def save(self, state: dict[str, Any]) -> None:
         save_checkpoint({**state, "spec": self.spec}, self.path)

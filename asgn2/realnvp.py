@@ -17,6 +17,7 @@ so for lam = LAM = 1e-6).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -212,10 +213,16 @@ class DigitBaseFlow(nn.Module):
         return self.flow.images(self.base.sample(labels, temperature, generator))
 
     @torch.no_grad()
-    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n uint8 images (n, 1, 28, 28) of the mixture: y ~ pi, then `sample_labelled`."""
+    def sample_with_labels(
+        self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """n uint8 images (n, 1, 28, 28) of the mixture, y ~ pi then `sample_labelled`, and their digits y (n,)."""
         labels = torch.multinomial(self.base.log_weights.exp().cpu(), n, replacement=True, generator=generator)
-        return self.sample_labelled(labels, temperature, generator)
+        return self.sample_labelled(labels, temperature, generator), labels
+
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n uint8 images (n, 1, 28, 28) of the mixture (`sample_with_labels` without the labels)."""
+        return self.sample_with_labels(n, temperature, generator)[0]
 
 
 @torch.no_grad()
@@ -316,7 +323,6 @@ def nearest_neighbours(samples: torch.Tensor, train_images: torch.Tensor, k: int
     return torch.cat(out, 1).topk(k, largest=False).indices
 
 
-@torch.no_grad()
 def sample_quality(
     model: RealNVP | DigitBaseFlow,
     judge: nn.Module,
@@ -329,16 +335,11 @@ def sample_quality(
     """Per temperature T: `sample_scores.score_samples` of n samples against n real uint8 images
     (`real_images[:n]`): FID, the fraction labelled with probability >= `confident` and its half-width. Each
     temperature draws its own latents (sampling stream, seed + its index)."""
-    from .sample_scores import score_samples
-
-    rows = []
-    for k, t in enumerate(temperatures):
-        images = model.sample(n, t, stream("sampling", seed + k)).cpu()
-        rows.append({"temperature": t, **score_samples(judge, images, real_images[:n], threshold=confident)})
-    return rows
+    return _quality_rows(
+        lambda t, g: (model.sample(n, t, g), None), judge, real_images[:n], temperatures, seed, confident
+    )
 
 
-@torch.no_grad()
 def told_sample_quality(
     model: DigitBaseFlow,
     judge: nn.Module,
@@ -350,14 +351,26 @@ def told_sample_quality(
     """`sample_quality` of a flow with a per-digit base, each sample told a digit drawn from the label frequencies
     pi: per temperature, FID, the confident fraction and how often the classifier names the told digit (overall with
     its half-width, and per digit)."""
+    return _quality_rows(lambda t, g: model.sample_with_labels(n, t, g), judge, real_images[:n], temperatures, seed)
+
+
+@torch.no_grad()
+def _quality_rows(
+    draw: Callable[[float, torch.Generator], tuple[torch.Tensor, torch.Tensor | None]],
+    judge: nn.Module,
+    real: torch.Tensor,
+    temperatures: list[float],
+    seed: int,
+    confident: float = 0.9,
+) -> list[dict[str, Any]]:
+    """One row of `sample_scores.score_samples` per temperature T of the samples (and told digits) `draw(T, g)`
+    makes, g the sampling stream of seed + T's index."""
     from .sample_scores import score_samples
 
     rows = []
     for k, t in enumerate(temperatures):
-        g = stream("sampling", seed + k)
-        labels = torch.multinomial(model.base.log_weights.exp().cpu(), n, replacement=True, generator=g)
-        images = model.sample_labelled(labels, t, g).cpu()
-        rows.append({"temperature": t, **score_samples(judge, images, real_images[:n], labels)})
+        images, labels = draw(t, stream("sampling", seed + k))
+        rows.append({"temperature": t, **score_samples(judge, images.cpu(), real, labels, threshold=confident)})
     return rows
 
 

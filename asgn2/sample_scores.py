@@ -38,8 +38,7 @@ def score_samples(
 ) -> dict[str, Any]:
     """FID of `images` (N, 1, 28, 28) against `real` (as many real digits), the confident fraction (probability
     >= `threshold`) with the half-width of its 95% interval and, given the told `labels` (N,), the agreement
-    with them (overall with its
-    half-width, and per digit)."""
+    with them (overall with its half-width, and per digit)."""
     if real.shape[0] != images.shape[0]:
         raise ValueError(
             f"score against as many real digits as samples (FID depends on n): {real.shape[0]} vs {images.shape[0]}"

@@ -325,9 +325,13 @@ def sample(model: PixelCNN, n: int, *, generator: torch.Generator | None = None)
     """n unconditional samples, float {0, 1} (n, 1, 28, 28): inpainting with every pixel a hole."""
     if n < 1:
         raise ValueError(f"n must be a positive number of samples, got {n}")
-    device = next(model.parameters()).device
-    x = torch.zeros(n, *IMAGE_SHAPE, device=device)
-    return sample_holes(model, x, torch.zeros_like(x, dtype=torch.bool), generator=generator)
+    return sample_holes(model, *_nothing_observed(model, n), generator=generator)
+
+
+def _nothing_observed(model: PixelCNN, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n blank images (n, 1, 28, 28) on the model's device and their mask, every pixel a hole."""
+    x = torch.zeros(n, *IMAGE_SHAPE, device=next(model.parameters()).device)
+    return x, torch.zeros_like(x, dtype=torch.bool)
 
 
 @torch.no_grad()
@@ -336,10 +340,8 @@ def sample_told(model: PixelCNN, labels: torch.Tensor, *, generator: torch.Gener
     a conditional PixelCNN told y (a class-conditional PixelCNN)."""
     if not model.conditional:
         raise ValueError("sampling told digits needs a conditional PixelCNN (condition_channels > 0)")
-    device = next(model.parameters()).device
-    x = torch.zeros(labels.shape[0], *IMAGE_SHAPE, device=device)
-    nothing = torch.zeros_like(x, dtype=torch.bool)
-    return sample_holes(model, x, nothing, generator=generator, conditional=True, labels=labels.to(device))
+    x, nothing = _nothing_observed(model, labels.shape[0])
+    return sample_holes(model, x, nothing, generator=generator, conditional=True, labels=labels.to(x.device))
 
 
 @torch.no_grad()

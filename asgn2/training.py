@@ -174,7 +174,7 @@ def _restore(model: nn.Module, optimizer, checkpoint: Checkpoint | None, device:
     state = checkpoint.load(map_location=device) if checkpoint is not None else None
     if state is None:
         return None
-    model.load_state_dict(state["model"])
+    checkpoint.load_model(model, state)
     optimizer.load_state_dict(state["optimizer"])
     torch.set_rng_state(state["rng_cpu"].cpu())
     if torch.cuda.is_available() and state.get("rng_cuda") is not None:

@@ -28,12 +28,13 @@ import dataclasses
 import time
 
 import torch
-from common import add_model_options, judge, trained_model, variant
+from common import Data, add_model_options, judge, trained_model, variant
 from records import write_record
 from torch import nn
 
 from asgn2 import pixelcnn, randomness
 from asgn2.cache import train_or_load
+from asgn2.classifier import MnistClassifier
 from asgn2.data import eval_binarization, label_frequencies, load_mnist
 from asgn2.flows import DiagonalGaussianMixture
 from asgn2.metrics import bits_per_dim
@@ -167,18 +168,22 @@ def digit_map_command(args: argparse.Namespace) -> None:
     )
 
 
+def flow_setup(args: argparse.Namespace) -> tuple[Data, MnistClassifier, torch.Tensor, torch.Generator]:
+    """What both Real NVP comparisons need (args.device becomes the device): MNIST, the judge, the FID's --n real
+    test digits, and the "subsets" generator that drew them (the floor's training digits come next from it)."""
+    args.device = setup(args.device).device
+    data = (*load_mnist("train"), *load_mnist("test"))
+    subsets = randomness.generator("subsets", 1)
+    return data, judge(args, data), data[2][torch.randperm(10000, generator=subsets)[: args.n]], subsets
+
+
 def realnvp_command(args: argparse.Namespace) -> None:
-    device = setup(args.device).device
-    train_x, train_y, test_x, test_y = (*load_mnist("train"), *load_mnist("test"))
-    data = (train_x, train_y, test_x, test_y)
-    args.device = device
-    classifier = judge(args, data)
+    (train_x, train_y, test_x, _), classifier, real_test, subsets = flow_setup(args)
+    device = args.device
     flow, history = train_realnvp(PROFILES[args.profile].realnvp, train_x, test_x, device)
     start = time.perf_counter()
     digit_flow = DigitBaseFlow(flow, fit_digit_base(flow, train_x, train_y))
     fit_s = time.perf_counter() - start
-    subsets = randomness.generator("subsets", 1)
-    real_test = test_x[torch.randperm(10000, generator=subsets)[: args.n]]
     seeds = [0, 1, 2]
     bpd = {
         name: [test_bits_per_dim(m, test_x, s) for s in seeds]
@@ -244,22 +249,17 @@ class _JointBaseFlow(nn.Module):
 def realnvp_joint_command(args: argparse.Namespace) -> None:
     """The same flow and budget trained with the learnt base (`_JointBaseFlow`), evaluated as `realnvp`: is a base
     learnt jointly with the flow worth a training run of its own, against the base fitted afterwards in seconds?"""
-    device = setup(args.device).device
-    train_x, train_y, test_x, test_y = (*load_mnist("train"), *load_mnist("test"))
-    args.device = device
-    classifier = judge(args, (train_x, train_y, test_x, test_y))
+    (train_x, train_y, test_x, _), classifier, real_test, _ = flow_setup(args)
     spec = PROFILES[args.profile].realnvp
     spec = dataclasses.replace(spec, name=f"{spec.name}-joint-digit-base")
     torch.manual_seed(0)
     model = _JointBaseFlow(RealNVP(spec.model))
     model, history = train_or_load(
-        model, "realnvp", spec, lambda m, b: m.loss(b), (train_x, train_y), lambda m: {}, device
+        model, "realnvp", spec, lambda m, b: m.loss(b), (train_x, train_y), lambda m: {}, args.device
     )
     digit_flow = model.digit_flow(train_y)
     seeds = [0, 1, 2]
     bpd = [test_bits_per_dim(digit_flow, test_x, s) for s in seeds]
-    subsets = randomness.generator("subsets", 1)
-    real_test = test_x[torch.randperm(10000, generator=subsets)[: args.n]]
     told = told_sample_quality(digit_flow, classifier, real_test, args.temperatures, n=args.n)
     lines = [
         f"Real NVP {spec.name}: trained with a learnt per-digit base, {history.steps} steps, "

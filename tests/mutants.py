@@ -137,8 +137,8 @@ MUTANTS = [
     M(
         "fid-all-real-images",
         "asgn2/realnvp.py",
-        'rows.append({"temperature": t, **score_samples(judge, images, real_images[:n], threshold=confident)})',
-        'rows.append({"temperature": t, **score_samples(judge, images, real_images, threshold=confident)})',
+        "lambda t, g: (model.sample(n, t, g), None), judge, real_images[:n], temperatures, seed, confident",
+        "lambda t, g: (model.sample(n, t, g), None), judge, real_images, temperatures, seed, confident",
         (T + "test_metrics.py",),
         "the FID of n samples measured against every real image instead of n (FID depends on n)",
     ),
@@ -161,8 +161,8 @@ MUTANTS = [
     M(
         "quality-same-latents",
         "asgn2/realnvp.py",
-        'images = model.sample(n, t, stream("sampling", seed + k)).cpu()',
-        'images = model.sample(n, t, stream("sampling", seed)).cpu()',
+        'images, labels = draw(t, stream("sampling", seed + k))',
+        'images, labels = draw(t, stream("sampling", seed))',
         (T + "test_metrics.py", T + "test_flows.py"),
         "every temperature's FID and confident fraction from the same latents",
     ),
