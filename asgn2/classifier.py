@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import train_or_load
+from .runs import train_or_load
 from .training import History, TrainConfig
 
 FEATURE_DIM = 128

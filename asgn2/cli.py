@@ -90,18 +90,36 @@ def classifier_cmd(ctx: Context, retrain: bool = False):
 
 @_once
 def pixelcnn_cmd(ctx: Context, retrain: bool = False):
-    from .metrics import bits_per_dim
-    from .pixelcnn import eval_binarization, test_nll, train_pixelcnn
+    from .pixelcnn import train_pixelcnn
 
-    spec, test_images = ctx.profile.pixelcnn, ctx.mnist("test")[0]
-    model, history = train_pixelcnn(spec, ctx.mnist("train"), ctx.mnist("test"), ctx.device, retrain=retrain)
+    spec = ctx.profile.pixelcnn
+    model, history = train_pixelcnn(spec, ctx.mnist("train")[0], ctx.mnist("test")[0], ctx.device, retrain=retrain)
+    _report_nll("pixelcnn", spec.name, model, history, ctx.mnist("test")[0])
+    return model
+
+
+@_once
+def conditional_cmd(ctx: Context, retrain: bool = False):
+    from .conditional import train_conditional
+
+    spec = ctx.profile.conditional
+    model, history = train_conditional(spec, ctx.mnist("train"), ctx.mnist("test"), ctx.device, retrain=retrain)
+    _report_nll("conditional", spec.name, model, history, ctx.mnist("test")[0])
+    return model
+
+
+def _report_nll(kind: str, name: str, model: torch.nn.Module, history, test_images: torch.Tensor) -> None:
+    """Print a PixelCNN's test NLL (untold, nothing observed) on the 10000 test digits, per evaluation seed."""
+    from .data import eval_binarization
+    from .metrics import bits_per_dim
+    from .pixelcnn import test_nll
+
     nll = [test_nll(model, eval_binarization(test_images, seed)) for seed in EVAL_SEEDS]
     print(
-        f"pixelcnn ({spec.name}): test NLL {_spread(nll, 2)} nats/image = {bits_per_dim(sum(nll) / len(nll)):.4f} "
+        f"{kind} ({name}): test NLL {_spread(nll, 2)} nats/image = {bits_per_dim(sum(nll) / len(nll)):.4f} "
         f"bits/dim on the 10000 test digits, stochastically binarized; {history.steps} steps, "
         f"{history.wall_time_s:.0f} s training, stopped by {history.stopped_by}"
     )
-    return model
 
 
 @_once
@@ -119,11 +137,11 @@ def realnvp_cmd(ctx: Context, retrain: bool = False):
 
 
 def inpaint_cmd(ctx: Context, holes: str, n: int, samples: int, candidates: int, seed: int, out: str) -> None:
+    from .data import eval_binarization
     from .holes import hole_mask
     from .inpainting import plot_inpainting
-    from .pixelcnn import eval_binarization
 
-    model = pixelcnn_cmd(ctx)
+    model = conditional_cmd(ctx)
     digits = eval_binarization(ctx.mnist("test")[0][:n]).to(ctx.device)
     known = hole_mask(holes, n, seed=seed).to(ctx.device)
     figure = plot_inpainting(
@@ -133,7 +151,7 @@ def inpaint_cmd(ctx: Context, holes: str, n: int, samples: int, candidates: int,
 
 
 def sample_realnvp_cmd(ctx: Context, n: int, temperatures: list[float], seed: int, out: str) -> None:
-    from .realnvp import plot_samples
+    from .realnvp_eval import plot_samples
 
     _save(plot_samples(realnvp_cmd(ctx), temperatures, n, seed), out)
 
@@ -203,9 +221,10 @@ def _model_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     """The commands that train or use the models."""
     add("run", "train and evaluate everything, write figures to results/")
     add("train-classifier", "train (or load) the MNIST classifier, print its test accuracy", retrain=True)
-    add("train-pixelcnn", "train (or load) the PixelCNN, print its test NLL", retrain=True)
+    add("train-pixelcnn", "train (or load) the plain PixelCNN of Q1, print its test NLL", retrain=True)
+    add("train-conditional", "train (or load) the conditional PixelCNN (beyond Q1), print its test NLL", retrain=True)
     add("train-realnvp", "train (or load) Real NVP, print its test bits/dim", retrain=True)
-    p = add("inpaint", "inpaint test digits with the PixelCNN, write a PNG grid")
+    p = add("inpaint", "inpaint test digits with the conditional PixelCNN (every method), write a PNG grid")
     p.add_argument(
         "--holes",
         default="top",
@@ -233,8 +252,8 @@ def _document_commands(add: Callable[..., argparse.ArgumentParser]) -> None:
     p = add("plot-q3", "written Q3 figure: Bernoulli KL and JS against theta, theta* marked")
     p.add_argument("--out", default="written/figures/q3_divergences.pdf", help="figure file (pdf, png, ...)")
     p.add_argument("--q", type=float, default=0.3, help="Q(x = 1) (default 0.3, as in the question)")
-    p = add("notebook", "execute the notebook on a fresh kernel (in place, or into --out)")
-    p.add_argument("--out", help="write the executed copy here instead (default: in place)")
+    p = add("notebook", "build the notebook from its source script and execute it on a fresh kernel")
+    p.add_argument("--out", help="write the executed notebook here (default: Lastname_Firstname_Asgn2.ipynb)")
     p = add("submit", "build the submission bundle (notebook + PDFs)")
     p.add_argument("--last", required=True, help="your last name, as on Quercus")
     p.add_argument("--first", required=True, help="your first name, as on Quercus")
@@ -254,9 +273,13 @@ def main(argv: list[str] | None = None) -> None:
     if command == "run":
         run_cmd(ctx)
     elif command.startswith("train-"):
-        {"train-classifier": classifier_cmd, "train-pixelcnn": pixelcnn_cmd, "train-realnvp": realnvp_cmd}[command](
-            ctx, retrain=args.retrain
-        )
+        commands = {
+            "train-classifier": classifier_cmd,
+            "train-pixelcnn": pixelcnn_cmd,
+            "train-conditional": conditional_cmd,
+            "train-realnvp": realnvp_cmd,
+        }
+        commands[command](ctx, retrain=args.retrain)
     elif command == "inpaint":
         inpaint_cmd(ctx, args.holes, args.n, args.samples, args.candidates, args.seed, args.out)
     elif command == "sample-realnvp":
@@ -276,8 +299,8 @@ def _document_command(args: argparse.Namespace) -> None:
         print(f"wrote {args.out} and {values}; theta* (KL) = {minimizers['kl']:.6f}, (JS) = {minimizers['js']:.6f}")
     elif args.command == "notebook":
         out = Path(args.out) if args.out else submit.NOTEBOOK
-        seconds = submit.execute_notebook(submit.NOTEBOOK, out, resolve_profile(args.profile))
-        print(f"executed {submit.NOTEBOOK.name} into {out}: {seconds:.0f} s")
+        seconds = submit.execute_notebook(submit.NOTEBOOK_SOURCE, out, resolve_profile(args.profile))
+        print(f"executed {submit.NOTEBOOK_SOURCE.name} into {out}: {seconds:.0f} s")
     elif args.command == "submit":
         files = submit.build_submission(
             args.last, args.first, Path(args.out), execute=args.execute, profile=resolve_profile(args.profile)

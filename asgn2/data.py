@@ -23,6 +23,7 @@ MNIST_FILES = (
 )
 SPLITS = ("train", "test")
 IMAGE_SHAPE = (1, 28, 28)  # one MNIST digit: (channels, height, width)
+PIXELS = 784  # = 28 * 28, the dimension D of a digit
 BINARIZE_METHODS = ("threshold", "stochastic")
 
 

@@ -13,10 +13,9 @@ import math
 from typing import Any
 
 from .inpainting_eval import CONTEXT
+from .published import MAF_BPD, PUBLISHED_PIXELCNN_NLL
 
 Row = dict[str, Any]
-PUBLISHED_PIXELCNN_NLL = 81.30  # nats, van den Oord et al. 2016, a far larger model
-MAF_BPD = 1.89  # bits/dim, MAF(5), Papamakarios et al. 2017, a fully-connected flow
 
 
 def relation(a: float, a_half: float, b: float, b_half: float) -> str:
@@ -56,17 +55,17 @@ def _sir_sentence(sir: Row, raster: Row) -> str:
 
 
 def _samples_sentence(numbers: dict[str, Any]) -> str:
-    """The untold samples, then the label mixture's samples and NLL, as the notebook's tables print them."""
+    """The PixelCNN's samples, then the label mixture's samples and NLL, as the notebook's tables print them."""
     untold, mixture = numbers["pixelcnn_untold_scores"], numbers["pixelcnn_mixture_scores"]
     gain, gain_half = numbers["pixelcnn_mixture_gain"]
     clearer = "clearer" if mixture["confident"] > untold["confident"] else "no clearer"
     return (
         f"Its samples' FID is {untold['fid']:.1f} (binarized training digits: {numbers['pixelcnn_fid_floor']:.1f}), "
-        f"{100 * untold['confident']:.1f}% labelled with confidence. Told a digit, it draws {clearer} ones: FID "
-        f"{mixture['fid']:.1f}, {100 * mixture['confident']:.1f}% confident, the told digit named for "
-        f"{100 * mixture['agree']:.1f}%; the label mixture's exact NLL, {numbers['pixelcnn_mixture_nll']:.2f} nats on "
-        f"the first {numbers['pixelcnn_mixture_nll_digits']} test digits, is {relation(-gain, gain_half, 0.0, 0.0)} "
-        f"the untold {numbers['pixelcnn_untold_nll_subset']:.2f}."
+        f"{100 * untold['confident']:.1f}% labelled with confidence. Told a digit, the conditional network draws "
+        f"{clearer} ones: FID {mixture['fid']:.1f}, {100 * mixture['confident']:.1f}% confident, the told digit "
+        f"named for {100 * mixture['agree']:.1f}%; the label mixture's exact NLL, "
+        f"{numbers['pixelcnn_mixture_nll']:.2f} nats on the first {numbers['pixelcnn_mixture_nll_digits']} test "
+        f"digits, is {relation(-gain, gain_half, 0.0, 0.0)} the PixelCNN's {numbers['pixelcnn_untold_nll_subset']:.2f}."
     )
 
 

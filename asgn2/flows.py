@@ -92,51 +92,47 @@ class Logit(Transform):
         return y, log_det
 
 
-def standard_normal_log_prob(z: torch.Tensor) -> torch.Tensor:
-    """log N(z; 0, I), (N,) for z (N, D)."""
-    return -0.5 * (z**2).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+class StandardNormal(nn.Module):
+    """The base distribution N(0, I) on R^D: log_prob(z) (N,) for z (N, D), and sample(n, temperature)."""
 
-
-class DiagonalGaussianMixture(nn.Module):
-    """A base density q(z) = sum over k of pi_k N(z; mu_k, diag sigma_k^2) on R^D, K components.
-
-    means, log_scales: (K, D); weights pi: (K,), positive, summing to 1. Stored as buffers: the flow's training
-    does not move them (`realnvp.fit_digit_base` fits them in closed form). One component with mu = 0, sigma = 1
-    (`standard`) is the standard normal.
-    """
-
-    def __init__(self, means: torch.Tensor, log_scales: torch.Tensor, weights: torch.Tensor) -> None:
+    def __init__(self, dim: int) -> None:
         super().__init__()
-        k, d = means.shape
-        if log_scales.shape != (k, d) or weights.shape != (k,):
-            raise ValueError(
-                f"means and log_scales must be (K, D) and weights (K,); got {tuple(means.shape)}, "
-                f"{tuple(log_scales.shape)}, {tuple(weights.shape)}"
-            )
-        if bool((weights <= 0).any()) or abs(weights.sum().item() - 1) > 1e-5:
-            raise ValueError("weights must be positive and sum to 1")
-        self.register_buffer("means", means.float())
-        self.register_buffer("log_scales", log_scales.float())
-        self.register_buffer("log_weights", weights.float().log())
-
-    @classmethod
-    def standard(cls, dim: int) -> DiagonalGaussianMixture:
-        """N(0, I) in `dim` dimensions, as a one-component mixture."""
-        return cls(torch.zeros(1, dim), torch.zeros(1, dim), torch.ones(1))
-
-    def component_log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log N(z; mu_k, diag sigma_k^2) for each component k, (N, K), for z (N, D)."""
-        u = (z[:, None, :] - self.means) * torch.exp(-self.log_scales)
-        return -0.5 * (u**2).sum(2) - self.log_scales.sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi)
+        self.dim = dim
+        self.register_buffer("_zero", torch.zeros(()))  # follows the module's device and dtype: samples in them
 
     def log_prob(self, z: torch.Tensor) -> torch.Tensor:
-        """log q(z) = log sum over k of pi_k N(z; mu_k, sigma_k^2), (N,)."""
-        return torch.logsumexp(self.log_weights + self.component_log_prob(z), dim=1)
+        """log N(z; 0, I), (N,)."""
+        return -0.5 * (z**2).sum(1) - 0.5 * self.dim * math.log(2 * math.pi)
 
-    def sample(
-        self, components: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """z = mu_k + T sigma_k eps, eps ~ N(0, I), one per entry k of `components` (n,): (n, D)."""
-        eps = torch.randn(components.shape[0], self.means.shape[1], generator=generator).to(self.means)
-        k = components.to(self.means.device)
-        return self.means[k] + temperature * torch.exp(self.log_scales[k]) * eps
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ N(0, T^2 I), (n, D), in the module's dtype and on its device."""
+        check_temperature(temperature)
+        return temperature * torch.randn(n, self.dim, generator=generator, dtype=self._zero.dtype).to(self._zero.device)
+
+
+class Flow(nn.Module):
+    """A normalizing flow: a transform f (data -> latent) paired with a base distribution q of the latent.
+
+        log p(x) = log q(f(x)) + log|det df/dx|,    x = f^-1(z), z ~ q.
+
+    A new base (say, one Gaussian per digit) is a new distribution with `log_prob` and `sample`, nothing more."""
+
+    def __init__(self, transform: Transform, base: nn.Module) -> None:
+        super().__init__()
+        self.transform, self.base = transform, base
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log p(x) in nats, (N,)."""
+        z, log_det = self.transform(x)
+        return self.base.log_prob(z) + log_det
+
+    @torch.no_grad()
+    def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n draws x = f^-1(z), z from the base at temperature T (its standard deviation scaled by T)."""
+        return self.transform.inverse(self.base.sample(n, temperature, generator))[0]
+
+
+def check_temperature(temperature: float) -> None:
+    """Raise ValueError unless the temperature (the latent's standard deviation factor) is finite and >= 0."""
+    if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
+        raise ValueError(f"temperature must be finite and >= 0 (the latent's standard deviation), got {temperature}")

@@ -16,12 +16,13 @@ import math
 
 import torch
 
+from .data import IMAGE_SHAPE
 from .randomness import generator as stream
 
 SEEN = ("top", "bottom", "left", "right", "centre", "rectangles", "brush")
 UNSEEN = ("diagonal", "ring")
 HOLE_KINDS = SEEN + UNSEEN
-H = W = 28
+H, W = IMAGE_SHAPE[1:]
 
 
 def hole_mask(kind: str, n: int, seed: int = 0) -> torch.Tensor:
@@ -47,7 +48,7 @@ def hole_mask(kind: str, n: int, seed: int = 0) -> torch.Tensor:
     return ~hole.clone()
 
 
-def training_holes(n: int, generator: torch.Generator | None = None, p_all: float = 0.25) -> torch.Tensor:
+def training_holes(n: int, generator: torch.Generator | None = None, p_all: float = 0.5) -> torch.Tensor:
     """`known` (n, 1, 28, 28) from the training family (module docstring); `generator` None draws from the global
     RNG, i.e. the training stream inside `training.train`."""
     if not 0 <= p_all <= 1:

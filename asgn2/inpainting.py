@@ -1,20 +1,20 @@
-"""Image inpainting with the PixelCNN: fill the hole pixels of binary images, keep the observed ones exactly.
+"""Beyond programming Q1: inpainting methods and baselines compared (the question's method is `pixelcnn.inpaint`).
 
 `known` is a bool tensor (N, 1, H, W), True where the pixel is observed; the hole is `~known`. Every method returns
 S completions per image, (N, S, 1, H, W), with the observed pixels bit for bit.
 
-- "raster": sample the hole pixels in raster order from p(x_i | x_<i), the model used as a plain PixelCNN. It
-  conditions on the observed pixels above and to the left of each hole pixel only: visible pixels below or right
-  of the hole are ignored.
+- "raster": `pixelcnn.inpaint` by the cached sampler (the same completions): the hole pixels in raster order from
+  p(x_i | x_<i), the model used as a plain PixelCNN. It conditions on the observed pixels above and to the left of
+  each hole pixel only: visible pixels below or right of the hole are ignored.
 - "sir" (sampling-importance-resampling): draw K raster completions per image (the proposal q(x_hole)), weight each
   by p(x_hole, x_obs) / q(x_hole) = prod over observed i of p(x_i | x_<i), the likelihood the model gives the
   observed pixels, and resample S of them. As K grows this samples the exact conditional p(x_hole | x_obs) of the
   model's joint; with a small K it repeats the few candidates that explain the observed pixels best.
-- "conditional": a conditional PixelCNN that sees every observed pixel, wherever it is (`PixelCNN` with
-  `condition_channels`), as a label mixture: p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y).
-  Draw the digit y from its recogniser r, then the hole pixels in raster order from p(x_i | x_<i, x_obs, y), the
-  network told y. Exact, no K; its likelihood is `pixelcnn.mixture_hole_log_prob`.
-
+- "conditional": a conditional PixelCNN that sees every observed pixel, wherever it is
+  (`conditional.ConditionalPixelCNN`), as a label mixture:
+  p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y). Draw the digit y from its recogniser r,
+  then the hole pixels in raster order from p(x_i | x_<i, x_obs, y), the network told y. Exact, no K; its likelihood
+  is `conditional.mixture_hole_log_prob`.
 Baselines: "black" leaves the hole at 0 (the masked image); "nearest" copies the hole pixels of the training digit
 closest to the image on its observed pixels.
 """
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 
 import torch
 
+from .conditional import ConditionalPixelCNN
 from .pixelcnn import PixelCNN
 from .randomness import generator as stream
-from .sampling import check_known, sample_and_score, sample_holes
+from .sampler import check_known, sample_and_score, sample_holes
 
 METHODS = ("raster", "sir", "conditional")
-BASELINES = ("black", "nearest")
 
 
 @dataclass
@@ -114,13 +114,13 @@ def label_mixture(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """S completions per image from the label mixture, (N, S, 1, H, W), and the digit each was told, (N, S).
 
-    A label y ~ r(y | x_observed) per completion (the recogniser's posterior, `PixelCNN.class_log_posterior`), then
+    A label y ~ r(y | x_observed) per completion (the recogniser's posterior, `class_log_posterior`), then
     the hole pixels in raster order from p(x_i | x_<i, x_observed, y) by the cached sampler. Both steps see the
     observed pixels only: exact draws from p(x_hole | x_obs) = sum over y of r(y | x_obs) p(x_hole | x_obs, y).
     """
     _check(images, known, samples)
-    if not model.conditional:
-        raise ValueError("conditional inpainting needs a conditional PixelCNN (condition_channels > 0)")
+    if not isinstance(model, ConditionalPixelCNN):
+        raise ValueError("conditional inpainting needs a conditional.ConditionalPixelCNN")
     n = images.shape[0]
     posterior = model.class_log_posterior(images, known).exp().cpu()
     labels = torch.multinomial(posterior, samples, replacement=True, generator=generator).to(images.device)

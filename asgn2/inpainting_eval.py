@@ -31,10 +31,11 @@ import torch
 
 from . import inpainting
 from .classifier import predict
-from .data import binarize
+from .conditional import ConditionalPixelCNN, mixture_hole_log_prob
+from .data import binarize, eval_binarization
 from .holes import HOLE_KINDS, UNSEEN, hole_mask
 from .metrics import mean_and_interval
-from .pixelcnn import PixelCNN, eval_binarization, mixture_hole_log_prob, pixel_log_probs
+from .pixelcnn import PixelCNN
 from .randomness import generator
 
 Row = dict[str, Any]
@@ -154,21 +155,37 @@ def evaluate_family(
     sampling = generator("sampling", spec.seed)
     drawn = inpainting.sir(model, truth, known, samples=spec.samples, candidates=spec.candidates, generator=sampling)
     seconds = time.perf_counter() - start
-    log_p = in_chunks(pixel_log_probs, model, truth).flatten(1).cpu()  # the model as a plain PixelCNN, one pass
+    log_p = in_chunks(_pixel_log_probs, model, truth).flatten(1).cpu()  # the model as a plain PixelCNN, one pass
     raster_nll = -(log_p * (~known).flatten(1).cpu()).sum(1)  # exact: raster draws the hole from these terms
     add("raster", drawn.candidates[:, : spec.samples], seconds, nll=list(mean_and_interval(raster_nll)))
     joint_nll = -(log_p.sum(1) - drawn.log_evidence())  # -log p(x) + log p^(x_obs): an estimate that errs low
     ess = list(mean_and_interval(drawn.effective_sample_size()))
     add("sir", drawn.completions, seconds, nll_estimate=list(mean_and_interval(joint_nll)), ess=ess)
 
-    if model.conditional:
-        start = time.perf_counter()
-        sampling = generator("sampling", spec.seed)
-        completions = inpainting.conditional(model, truth, known, samples=spec.samples, generator=sampling)
-        seconds = time.perf_counter() - start
-        nll = -in_chunks(mixture_hole_log_prob, model, truth, known).cpu()
-        add("conditional", completions, seconds, nll=list(mean_and_interval(nll)))
+    if isinstance(model, ConditionalPixelCNN):
+        rows += conditional_rows(model, judge, truth, labels, kind, spec)
     return rows
+
+
+@torch.no_grad()
+def conditional_rows(
+    model: ConditionalPixelCNN, judge, truth: torch.Tensor, labels: torch.Tensor, kind: str, spec: InpaintingEvalSpec
+) -> list[Row]:
+    """The row of the conditional model's label mixture in one hole family (the holes and sampling seed of
+    `evaluate_family`)."""
+    known = hole_mask(kind, truth.shape[0], seed=spec.seed).to(truth.device)
+    start = time.perf_counter()
+    sampling = generator("sampling", spec.seed)
+    completions = inpainting.conditional(model, truth, known, samples=spec.samples, generator=sampling)
+    seconds = time.perf_counter() - start
+    nll = -in_chunks(mixture_hole_log_prob, model, truth, known).cpu()
+    scores = {k: v for k, v in _scores(judge, completions, truth, known, labels).items() if v is not None}
+    return [_row(kind, "conditional", **scores, seconds=seconds, nll=list(mean_and_interval(nll)))]
+
+
+def _pixel_log_probs(model: PixelCNN, x: torch.Tensor) -> torch.Tensor:
+    """log p(x_i | x_<i) of every pixel, (N, 1, H, W), the model used as a plain PixelCNN."""
+    return -torch.nn.functional.binary_cross_entropy_with_logits(model(x), x, reduction="none")
 
 
 def evaluation_digits(
@@ -204,6 +221,24 @@ def evaluate(
     return rows
 
 
+@torch.no_grad()
+def evaluate_conditional(
+    model: ConditionalPixelCNN, judge, test_images: torch.Tensor, test_labels: torch.Tensor, spec: InpaintingEvalSpec
+) -> list[Row]:
+    """The conditional model's row of every family of `spec`, on the digits, holes and sampling seed of `evaluate`
+    (so its rows and `evaluate`'s of another model compare digit by digit)."""
+    device = next(model.parameters()).device
+    _, labels, truth = evaluation_digits(test_images, test_labels, spec.digits, spec.seed)
+    truth = truth.to(device)
+    return [row for kind in spec.kinds for row in conditional_rows(model, judge, truth, labels, kind, spec)]
+
+
+def merge(rows: list[Row], more: list[Row]) -> list[Row]:
+    """`rows` with the rows of `more` added after the last row of their hole family (families in `rows`' order)."""
+    families = list(dict.fromkeys(r["holes"] for r in rows + more))
+    return [r for family in families for r in rows + more if r["holes"] == family]
+
+
 # ------------------------------------------------------------------------------------------------------ the table
 
 
@@ -225,10 +260,18 @@ COLUMNS = {
 }
 
 
-def table(rows: list[Row], candidates: int, columns: tuple[str, ...] = ("agree", "vote", "nll")) -> str:
+def table(
+    rows: list[Row],
+    candidates: int,
+    columns: tuple[str, ...] = ("agree", "vote", "nll"),
+    methods: tuple[str, ...] | None = None,
+) -> str:
     """Markdown: one line per (family, method), the family named on its first line; the `columns` (keys of
-    `COLUMNS`) with their 95% intervals. Separator dashes in proportion to the column widths: pandoc sizes a wide
-    table's columns by its dashes, so the table fits a printed page."""
+    `COLUMNS`) with their 95% intervals; only the rows of `methods` (and the families' context rows) if given.
+    Separator dashes in proportion to the column widths: pandoc sizes a wide table's columns by its dashes, so the
+    table fits a printed page."""
+    if methods is not None:
+        rows = [r for r in rows if r["method"] in methods or r["method"] in (CONTEXT, "original digits")]
     header = ["holes", "method"] + [COLUMNS[c][0] for c in columns]
     widths = [12, 18] + [COLUMNS[c][2] for c in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * w for w in widths) + "|"]

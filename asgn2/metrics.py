@@ -6,10 +6,10 @@ import math
 
 import torch
 
-MNIST_DIMS = 784
+from .data import PIXELS
 
 
-def bits_per_dim(nll_nats: float | torch.Tensor, dims: int = MNIST_DIMS) -> float | torch.Tensor:
+def bits_per_dim(nll_nats: float | torch.Tensor, dims: int = PIXELS) -> float | torch.Tensor:
     """Negative log-likelihood in nats per image -> bits per dimension: nll / (dims ln 2). Positive in, positive out."""
     return nll_nats / (dims * math.log(2))
 

@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cache import train_or_load
 from .data import IMAGE_SHAPE, eval_binarization, fresh_binarization
 from .holes import hole_mask, training_holes
+from .runs import train_or_load
 from .training import History, TrainConfig
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .inpainting_eval import CONTEXT, KNN
+from .metrics import bits_per_dim
+from .published import MAF_BPD, MAF_MOG_BPD, PUBLISHED_PIXELCNN_NLL
 
 KEY = "asgn2"
 VOTE_NAMES = {CONTEXT: f"{KNN}-NN", "original digits": "original"}  # row names in the README's inpainting lines
@@ -47,6 +49,75 @@ def recorded(notebook: str | Path) -> dict[str, Any]:
     return numbers
 
 
+def nll_table(name: str, nll_seeds: list[float], steps: int, seconds: float, profile: str) -> str:
+    """Markdown: a PixelCNN's test NLL (mean over evaluation seeds, and their range) beside the published one."""
+    nll = sum(nll_seeds) / len(nll_seeds)
+    return (
+        "| model | test NLL (nats / digit) | bits / dim |\n|---|---|---|\n"
+        f"| {name} ({profile} profile, {steps} steps, {seconds:.0f} s; all 10000 test digits, mean of "
+        f"{len(nll_seeds)} binarizations) | **{nll:.2f}** ({min(nll_seeds):.2f} to {max(nll_seeds):.2f}) | "
+        f"{bits_per_dim(nll):.4f} |\n"
+        f"| PixelCNN, van den Oord et al. 2016 (a far larger model) | {PUBLISHED_PIXELCNN_NLL:.2f} | "
+        f"{bits_per_dim(PUBLISHED_PIXELCNN_NLL):.4f} |"
+    )
+
+
+def sample_table(n: int, rows: dict[str, dict[str, Any]]) -> str:
+    """Markdown: FID, the share labelled with p >= 0.9 and (where told) the share named as the told digit, per set
+    of n images (`sample_scores.score_samples` of each, by name)."""
+    lines = [
+        f"| {n} images | FID vs {n} binarized test digits | labelled with p >= 0.9 | classifier names the told digit |",
+        "|---|---|---|---|",
+    ]
+    for name, s in rows.items():
+        agree = f"{100 * s['agree']:.1f} ± {100 * s['agree_half_width']:.1f}%" if "agree" in s else "-"
+        confident = f"{100 * s['confident']:.1f} ± {100 * s['confident_half_width']:.1f}%"
+        lines.append(f"| {name} | {s['fid']:.1f} | {confident} | {agree} |")
+    return "\n".join(lines)
+
+
+def bpd_table(name: str, bpd_seeds: list[float], steps: int, seconds: float, profile: str) -> str:
+    """Markdown: a flow's test bits/dim (mean over evaluation seeds, and their range) beside the published flows."""
+    bpd = sum(bpd_seeds) / len(bpd_seeds)
+    return (
+        "| model | test bits / dim |\n|---|---|\n"
+        f"| {name} ({profile} profile, {steps} steps, {seconds:.0f} s; all 10000 test digits, mean of "
+        f"{len(bpd_seeds)} dequantization seeds) | **{bpd:.4f}** ({min(bpd_seeds):.4f} to {max(bpd_seeds):.4f}) |\n"
+        f"| MAF(5), fully-connected (Papamakarios et al. 2017) | {MAF_BPD} |\n"
+        f"| MAF MoG(5), fully-connected (Papamakarios et al. 2017) | {MAF_MOG_BPD} |"
+    )
+
+
+def temperature_table(n: int, floor: dict[str, float], quality: list[dict[str, Any]]) -> str:
+    """Markdown: per temperature, the FID and confident share of n samples (`realnvp_eval.sample_quality`), below
+    the same two numbers for n real training digits."""
+    lines = [
+        f"| {n} images | FID vs {n} test digits | labelled with p >= 0.9 |",
+        "|---|---|---|",
+        f"| real training digits (the floor) | {floor['fid']:.1f} | {100 * floor['confident']:.0f}% |",
+    ]
+    for r in quality:
+        confident = f"{100 * r['confident']:.0f} ± {100 * r['confident_half_width']:.0f}%"
+        lines.append(f"| T = {r['temperature']} | {r['fid']:.0f} | {confident} |")
+    return "\n".join(lines)
+
+
+def digit_base_table(n: int, plain: list[dict[str, Any]], digit: list[dict[str, Any]]) -> str:
+    """Markdown: per temperature, the plain flow's samples beside the per-digit base's (FID, confident share, and
+    how often the classifier names the told digit)."""
+    lines = [
+        f"| {n} images | plain: FID | plain: p >= 0.9 | per digit: FID | per digit: p >= 0.9 | told digit named |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p, d in zip(plain, digit, strict=True):
+        lines.append(
+            f"| T = {p['temperature']} | {p['fid']:.0f} | {100 * p['confident']:.0f}% | {d['fid']:.0f} | "
+            f"{100 * d['confident']:.0f} ± {100 * d['confident_half_width']:.0f}% | {100 * d['agree']:.0f} ± "
+            f"{100 * d['agree_half_width']:.0f}% |"
+        )
+    return "\n".join(lines)
+
+
 def results_table(numbers: dict[str, Any]) -> str:
     """Markdown: the headline figures of one notebook run next to the published anchors."""
     r = numbers
@@ -60,22 +131,24 @@ def results_table(numbers: dict[str, Any]) -> str:
         f"{r['classifier_train_s']:.0f} s training | |",
         f"| PixelCNN test NLL, stochastic binarization ({r['pixelcnn_steps']} steps, {r['pixelcnn_train_s']:.0f} s "
         f"training{_seeds(r, 'pixelcnn_nll_seeds', 2)}) | **{r['pixelcnn_nll']:.2f} nats/image** = "
-        f"{r['pixelcnn_bpd']:.4f} bits/dim | 81.30 nats (van den Oord et al. 2016, a far larger model) |",
+        f"{r['pixelcnn_bpd']:.4f} bits/dim | {PUBLISHED_PIXELCNN_NLL:.2f} nats (van den Oord et al. 2016, a far "
+        "larger model) |",
         f"| PixelCNN samples, FID (1000 per set) against binarized test digits | {r['pixelcnn_fid']:.1f} | "
         f"{r['pixelcnn_fid_floor']:.1f} (binarized training digits) |",
     ]
     mix, untold = r["pixelcnn_mixture_scores"], r["pixelcnn_untold_scores"]
     lines.append(
-        f"| PixelCNN samples told a digit (label mixture) against untold: FID; labelled with p >= 0.9; told digit "
-        f"named; NLL of the first {r['pixelcnn_mixture_nll_digits']} test digits (nats) | {mix['fid']:.1f} vs "
+        "| conditional PixelCNN's samples told a digit (label mixture) against the PixelCNN's: FID; labelled with "
+        f"p >= 0.9; told digit named; NLL of the first {r['pixelcnn_mixture_nll_digits']} test digits (nats) | "
+        f"{mix['fid']:.1f} vs "
         f"{untold['fid']:.1f}; {100 * mix['confident']:.1f}% vs {100 * untold['confident']:.1f}%; "
         f"{100 * mix['agree']:.1f}%; {r['pixelcnn_mixture_nll']:.2f} vs {r['pixelcnn_untold_nll_subset']:.2f} | |"
     )
     lines += _inpainting_lines(r["inpainting"], r["inpainting_digits"])
     lines.append(
         f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training"
-        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | **{r['realnvp_bpd']:.4f}** | 1.89 MAF(5), 1.52 MAF MoG(5) "
-        "(fully-connected, Papamakarios et al. 2017) |"
+        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | **{r['realnvp_bpd']:.4f}** | {MAF_BPD} MAF(5), {MAF_MOG_BPD} "
+        "MAF MoG(5) (fully-connected, Papamakarios et al. 2017) |"
     )
     floor = r["realnvp_floor"]
     for q in r["realnvp_quality"]:

@@ -21,6 +21,9 @@ from unittest import mock
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOK = REPO / "Lastname_Firstname_Asgn2.ipynb"
+# The notebook's source: a jupytext percent script (cells as `# %%` blocks, tags in their headers) that a maintainer
+# reads and diffs; `python -m asgn2 notebook` builds and executes the .ipynb from it (tests check the two agree).
+NOTEBOOK_SOURCE = NOTEBOOK.with_suffix(".py")
 # The programming PDFs: nbconvert's LaTeX template with narrower margins and smaller code (asgn2/latex/compact.tex.j2;
 # nbconvert looks for it under <base dir>/latex), and no In/Out prompts, so that code lines use the whole width.
 PDF_SETTINGS = {
@@ -37,6 +40,7 @@ QUESTIONS = {  # notebook cell tag -> the title of its PDF
     "q2": "Programming Question 2: Real NVP",
 }
 WRITTEN = ("q1", "q2", "q3", "q4")
+HIDE_INPUT = "hide-input"  # a cell tag: the PDFs show the cell's outputs, not its code (set-up, plotting, tables)
 TEX_HINT = (
     "PDF export needs TeX: apt-get install -y --no-install-recommends pandoc texlive-xetex texlive-fonts-recommended "
     "texlive-plain-generic texlive-science latexmk (or the MiKTeX / MacTeX equivalents)."
@@ -47,16 +51,31 @@ def tex_available() -> bool:
     return all(shutil.which(tool) for tool in ("xelatex", "latexmk", "pandoc"))
 
 
+def read_notebook(source: Path):
+    """The notebook at `source`: an .ipynb, or its jupytext source script (.py), as an nbformat notebook."""
+    import nbformat
+
+    if source.suffix == ".py":
+        import jupytext
+
+        nb = jupytext.read(source)
+        nb.metadata.pop("jupytext", None)  # the .ipynb is built from the script, not paired with it
+        nb.metadata.setdefault("language_info", {"name": "python"})
+        return nb
+    return nbformat.read(source, as_version=4)
+
+
 def execute_notebook(source: Path, target: Path, profile: str, timeout_s: int = 3600) -> float:
-    """Run every cell of `source` on a fresh kernel (env ASGN2_PROFILE=profile) and save it, outputs included, to
-    `target`; return the wall time in seconds. A cell that raises stops the run with nbclient's CellExecutionError.
-    Progress goes to stdout: each code cell as it starts (its question and first line), the time elapsed, and the
-    time the committed notebook took for the same profile, when it was run with it."""
+    """Run every cell of `source` (an .ipynb, or the jupytext script it is built from) on a fresh kernel (env
+    ASGN2_PROFILE=profile) and save it, outputs included, to `target`; return the wall time in seconds. A cell
+    that raises stops the run with nbclient's CellExecutionError. Progress goes to stdout: each code cell as it
+    starts (its question and first line), the time elapsed, and the time the committed notebook took for the same
+    profile, when it was run with it."""
     import nbformat
 
     from .training import progress_enabled
 
-    nb = nbformat.read(source, as_version=4)
+    nb = read_notebook(source)
     # The kernel inherits this process's environment: the profile, and plain-text progress bars (a widget would be
     # saved in its first state); CR-redrawn bars are collapsed to their last line (coalesce_streams).
     report = progress_enabled()
@@ -137,12 +156,15 @@ def export(nb, path: Path, pdf: bool, title: str = "", author: str = "") -> Path
     """Write `nb` as PDF (nbconvert via xelatex) or, without TeX, as HTML, under `title` and `author`; return the
     path written."""
     from nbconvert import HTMLExporter, PDFExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
 
     if title:
         nb.metadata["title"] = title
     if author:
         nb.metadata["authors"] = [{"name": author}]
     exporter = PDFExporter(**PDF_SETTINGS) if pdf else HTMLExporter()
+    # set-up and plotting code stays in the .ipynb; the PDF shows those cells' outputs only
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={HIDE_INPUT}, enabled=True), enabled=True)
     path = path.with_suffix(".pdf" if pdf else ".html")
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"path": str(REPO)}})
     path.write_bytes(body if isinstance(body, bytes) else body.encode())
@@ -151,8 +173,9 @@ def export(nb, path: Path, pdf: bool, title: str = "", author: str = "") -> Path
 
 def build_written(out: Path) -> list[Path]:
     """Compile the written answers (written/Makefile) and copy them to out/written_qK.pdf. TeX's own output goes
-    to out/written_build.log; on failure its tail is printed."""
-    log = out / "written_build.log"
+    to written/build/build.log (not into the folder the student uploads from); on failure its tail is printed."""
+    log = REPO / "written" / "build" / "build.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as f:
         done = subprocess.run(["make", "-C", str(REPO / "written"), f"PY={sys.executable}"], stdout=f, stderr=f)
     if done.returncode != 0:
@@ -181,7 +204,7 @@ def build_submission(
     out.mkdir(parents=True, exist_ok=True)
     renamed = out / f"{_check_name(last, 'last name')}_{_check_name(first, 'first name')}_Assgn2.ipynb"
     if execute:
-        seconds = execute_notebook(notebook, renamed, profile)
+        seconds = execute_notebook(NOTEBOOK_SOURCE if notebook == NOTEBOOK else notebook, renamed, profile)
         print(f"executed {notebook.name} ({profile} profile) in {seconds:.0f} s")
     else:
         if not notebook.is_file():

@@ -1,4 +1,4 @@
-"""One small training loop shared by every model in the package.
+"""The training loop shared by every model in the package: `train`, at the bottom of this file.
 
 `train(model, loss_fn, data, config)` runs AdamW with warm-up and a cosine learning rate, gradient
 clipping, periodic evaluation and atomic checkpoints, and resumes from its checkpoint. The run ends at
@@ -50,6 +50,7 @@ class TrainConfig:
     eval_every: int | None = None  # steps between evaluations; the end of training always evaluates
     checkpoint_every: int | None = None  # steps between checkpoints; the end of training always writes one
     seed: int = 0  # of the "train" random stream and the data order
+    bf16: bool = False  # forward passes in bfloat16 autocast where `runtime.fast_bf16` says the CPU computes it fast
 
 
 @dataclass
@@ -141,32 +142,13 @@ class _Batches:
         return batch[0] if len(batch) == 1 else batch
 
 
-class _Saver:
-    """Writes the run's checkpoint (if it has one) and remembers the step it holds."""
-
-    def __init__(self, checkpoint: Checkpoint | None, model: nn.Module, optimizer, history: History) -> None:
-        self.checkpoint, self.model, self.optimizer, self.history = checkpoint, model, optimizer, history
-        self.saved_step = history.steps if checkpoint is not None and checkpoint.path.is_file() else None
-
-    def save(self) -> None:
-        if self.checkpoint is None:
-            return
-        rng_cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-        self.checkpoint.save(
-            {
-                "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(),
-                "history": asdict(self.history),
-                "rng_cpu": torch.get_rng_state(),
-                "rng_cuda": rng_cuda,
-            }
-        )
-        self.saved_step = self.history.steps
-
-    def where(self) -> str:
-        if self.saved_step is not None:
-            return f"the last good checkpoint ({self.checkpoint.path}, step {self.saved_step}) is intact"
-        return "no checkpoint was written yet" if self.checkpoint else "no checkpoint was requested"
+def _save(checkpoint: Checkpoint | None, model: nn.Module, optimizer, history: History) -> None:
+    """Write the run's checkpoint (if it has one): model, optimizer, history and the RNG state, atomically."""
+    if checkpoint is None:
+        return
+    rng_cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": asdict(history)}
+    checkpoint.save({**state, "rng_cpu": torch.get_rng_state(), "rng_cuda": rng_cuda})
 
 
 def _restore(model: nn.Module, optimizer, checkpoint: Checkpoint | None, device: torch.device) -> History | None:
@@ -199,7 +181,8 @@ def _evaluate(model: nn.Module, eval_fn: EvalFn, step: int) -> dict[str, float]:
 
 
 def _step(model: nn.Module, loss_fn: LossFn, batch: Batch, optimizer, config: TrainConfig) -> tuple[float, float]:
-    """One optimizer step on `batch`; return (loss, gradient norm) without stepping if either is not finite."""
+    """One optimizer step on `batch`: the loss, its gradient, the gradient clipped to norm `grad_clip`, AdamW's
+    update. Returns (loss, gradient norm); the update is skipped if either is not finite."""
     loss = loss_fn(model, batch)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -220,14 +203,12 @@ def train(
     checkpoint: Checkpoint | None = None,
     device: torch.device | str | None = None,
     desc: str = "train",
-    pause_at_step: int | None = None,
 ) -> History:
     """Train `model` to minimise `loss_fn(model, batch)` over mini-batches of `data`; return the `History`.
 
     data: a tensor or a tuple of tensors sharing the first dimension N; a batch has the same structure.
-    checkpoint: where the run is saved; an unfinished run there is resumed, a finished one returned at once.
-    pause_at_step: stop (with a checkpoint) after this global step without finishing, as if interrupted.
-    Ctrl-C also writes a checkpoint before it propagates, so nothing is lost.
+    checkpoint: where the run is saved; an unfinished run there is resumed (and says from which step), a finished
+    one returned at once. Ctrl-C writes a checkpoint before it propagates, so nothing is lost.
     """
     device = select_device(None if device is None else str(device))
     batches = _Batches(data, config, device)
@@ -238,77 +219,54 @@ def train(
     if history is None:
         history = History()
         seed_everything(stream_seed("train", config.seed))
-    if history.done:
+    elif history.done:
         return history
-    saver = _Saver(checkpoint, model, optimizer, history)
-    loop = _Loop(model, loss_fn, batches, optimizer, config, history, saver, eval_fn, desc)
-    if not loop.run(pause_at_step):
-        return history
+    else:
+        print(f"{desc}: resuming from step {history.steps} of {checkpoint.path} ({history.wall_time_s:.0f} s done)")
+
+    bar = progress_bar(batches.total_steps, history.steps, desc)
+    start, time_before = time.perf_counter(), history.wall_time_s
+    try:
+        while (progress := run_progress(history.steps, history.wall_time_s, batches.total_steps, config)) < 1:
+            for group in optimizer.param_groups:  # warm-up, then a cosine over the run (by steps or by time)
+                group["lr"] = config.lr * lr_factor(history.steps, progress, config)
+            loss, grad_norm = _step(model, loss_fn, batches[history.steps], optimizer, config)
+            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+                raise NonFiniteLossError(
+                    f"{desc}: loss {loss}, gradient norm {grad_norm} at step {history.steps}; stopped, "
+                    f"{_last_checkpoint(checkpoint)}. Try a lower learning rate or stronger gradient clipping."
+                )
+            history.step_loss.append(loss)
+            history.wall_time_s = time_before + time.perf_counter() - start
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4g}", left=_time_left(history, batches.total_steps, config), refresh=False)
+            if eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
+                history.evals.append(_evaluate(model, eval_fn, history.steps))
+            if config.checkpoint_every and history.steps % config.checkpoint_every == 0:
+                _save(checkpoint, model, optimizer, history)
+    except KeyboardInterrupt:
+        if _optimizer_steps(optimizer) == history.steps:  # not between a step and its bookkeeping
+            _save(checkpoint, model, optimizer, history)
+        raise
+    finally:
+        bar.close()
+
+    history.stopped_by = "steps" if history.steps >= batches.total_steps else "time"
     if eval_fn is not None and (not history.evals or history.evals[-1]["step"] != history.steps):
         history.evals.append(_evaluate(model, eval_fn, history.steps))
     print(f"{desc}: {history.steps} of {batches.total_steps} steps in {history.wall_time_s:.0f} s, {_why(history)}")
-    saver.save()
+    _save(checkpoint, model, optimizer, history)
     return history
 
 
-class _Loop:
-    """The optimizer steps of one training session, with their evaluations, checkpoints and progress bar."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        loss_fn: LossFn,
-        batches: _Batches,
-        optimizer: torch.optim.Optimizer,
-        config: TrainConfig,
-        history: History,
-        saver: _Saver,
-        eval_fn: EvalFn | None,
-        desc: str,
-    ) -> None:
-        self.model, self.loss_fn, self.batches, self.optimizer = model, loss_fn, batches, optimizer
-        self.config, self.history, self.saver, self.eval_fn, self.desc = config, history, saver, eval_fn, desc
-
-    def run(self, pause_at_step: int | None) -> bool:
-        """Steps until the run is done (True) or `pause_at_step` (False, checkpointed). Ctrl-C checkpoints the last
-        completed step before it propagates."""
-        bar = progress_bar(self.batches.total_steps, self.history.steps, self.desc)
-        try:
-            return self._steps(bar, pause_at_step)
-        except KeyboardInterrupt:
-            if _optimizer_steps(self.optimizer) == self.history.steps:  # not between a step and its bookkeeping
-                self.saver.save()
-            raise
-        finally:
-            bar.close()
-
-    def _steps(self, bar, pause_at_step: int | None) -> bool:
-        config, history = self.config, self.history
-        start, wall_before = time.perf_counter(), history.wall_time_s
-        while (progress := run_progress(history.steps, history.wall_time_s, self.batches.total_steps, config)) < 1:
-            for group in self.optimizer.param_groups:
-                group["lr"] = config.lr * lr_factor(history.steps, progress, config)
-            loss, grad_norm = _step(self.model, self.loss_fn, self.batches[history.steps], self.optimizer, config)
-            if not (math.isfinite(loss) and math.isfinite(grad_norm)):
-                raise NonFiniteLossError(
-                    f"{self.desc}: loss {loss}, gradient norm {grad_norm} at step {history.steps}; stopped, "
-                    f"{self.saver.where()}. Try a lower learning rate or stronger gradient clipping."
-                )
-            history.step_loss.append(loss)
-            history.wall_time_s = wall_before + time.perf_counter() - start
-            bar.update(1)
-            bar.set_postfix(
-                loss=f"{loss:.4g}", left=_time_left(history, self.batches.total_steps, config), refresh=False
-            )
-            if self.eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
-                history.evals.append(_evaluate(self.model, self.eval_fn, history.steps))
-            if history.steps == pause_at_step:
-                self.saver.save()
-                return False
-            if config.checkpoint_every and history.steps % config.checkpoint_every == 0:
-                self.saver.save()
-        history.stopped_by = "steps" if history.steps >= self.batches.total_steps else "time"
-        return True
+def _last_checkpoint(checkpoint: Checkpoint | None) -> str:
+    """Where the run stands on disk, for an error message."""
+    if checkpoint is None:
+        return "no checkpoint was requested"
+    if not checkpoint.path.is_file():
+        return "no checkpoint was written yet"
+    saved_steps = len(checkpoint.load()["history"]["step_loss"])
+    return f"the last good checkpoint ({checkpoint.path}, step {saved_steps}) is intact"
 
 
 def _time_left(history: History, total_steps: int, config: TrainConfig) -> str:

@@ -12,10 +12,10 @@ seeds; the mixture's is exact, ten passes); FID of n samples against n binarized
 (n binarized training digits); the fraction the classifier labels with probability >= 0.9; and for the mixture, how
 often the classifier names the digit each sample was told, per digit.
 digit-map: where the digit enters. The same spec trained for --max-steps steps twice: with the per-digit 7 x 7 map
-of `ConditionNet` (the package's), and with the map frozen at zero (the digit only as a bias that is the same at
-every position, the earlier design); the same table for each.
+of `conditional.ConditionNet` (the package's), and with the map frozen at zero (the digit only as a bias that is the
+same at every position, the earlier design); the same table for each.
 realnvp: the profile's Real NVP (trained on first use), plain (base N(0, I)) and with the per-digit Gaussian base
-fitted to its latents (`realnvp.fit_digit_base`, no further training): test bits/dim (10000 digits, evaluation
+fitted to its latents (`digit_base.fit_digit_base`, no further training): test bits/dim (10000 digits, evaluation
 seeds 0, 1, 2), and per temperature the FID, the confident fraction and the agreement with the told digit.
 realnvp-joint: the alternative, the same flow and time budget trained from scratch with a learnt per-digit base
 (the labels in the loss, as Glow's class-conditional prior), evaluated alike. Record `realnvp-joint-base`.
@@ -32,28 +32,21 @@ from common import Data, add_model_options, judge, trained_model, variant
 from records import write_record
 from torch import nn
 
-from asgn2 import pixelcnn, randomness
-from asgn2.cache import train_or_load
+from asgn2 import conditional, randomness
 from asgn2.classifier import MnistClassifier
-from asgn2.data import eval_binarization, label_frequencies, load_mnist
-from asgn2.flows import DiagonalGaussianMixture
+from asgn2.conditional import ConditionalPixelCNN, mixture_nll_per_image
+from asgn2.data import PIXELS, eval_binarization, label_frequencies, load_mnist
+from asgn2.digit_base import DiagonalGaussianMixture, fit_digit_base
+from asgn2.flows import Flow
 from asgn2.metrics import bits_per_dim
 from asgn2.pixelcnn import test_nll
 from asgn2.profiles import PROFILES
-from asgn2.realnvp import (
-    D,
-    DigitBaseFlow,
-    RealNVP,
-    dequantize,
-    fit_digit_base,
-    sample_quality,
-    test_bits_per_dim,
-    told_sample_quality,
-    train_realnvp,
-)
+from asgn2.realnvp import RealNVP, dequantize, test_bits_per_dim, train_realnvp
+from asgn2.realnvp_eval import sample_quality, told_sample_quality
+from asgn2.runs import train_or_load
 from asgn2.runtime import setup
 from asgn2.sample_scores import score_samples
-from asgn2.sampling import sample, sample_label_mixture
+from asgn2.sampler import sample, sample_label_mixture
 
 
 def real_sets(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -65,7 +58,9 @@ def real_sets(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:
     return test, train
 
 
-def pixelcnn_table(model, classifier, data, n: int, nll_digits: int, seeds: list[int]) -> tuple[list[str], dict]:
+def pixelcnn_table(
+    model: ConditionalPixelCNN, classifier, data, n: int, nll_digits: int, seeds: list[int]
+) -> tuple[list[str], dict]:
     """The side-by-side table of one conditional PixelCNN: untold against the label mixture."""
     train_x, train_y, test_x, _ = data
     prior = label_frequencies(train_y)
@@ -84,7 +79,7 @@ def pixelcnn_table(model, classifier, data, n: int, nll_digits: int, seeds: list
     for seed in seeds:
         x = eval_binarization(test_x[:nll_digits], seed)
         nll["untold"].append(test_nll(model, x))
-        nll["mixture"].append(test_nll(model, x, label_prior=prior))
+        nll["mixture"].append(mixture_nll_per_image(model, x, prior).double().mean().item())
     nll_s = time.perf_counter() - start
 
     def nll_cell(values: list[float]) -> str:
@@ -128,7 +123,7 @@ def pixelcnn_command(args: argparse.Namespace) -> None:
     )
 
 
-class _FrozenMapConditionNet(pixelcnn.ConditionNet):
+class _FrozenMapConditionNet(conditional.ConditionNet):
     """The earlier design: the digit map fixed at zero, so the digit enters only through the summary embedding."""
 
     def __init__(self, channels: int, width: int = 16) -> None:
@@ -142,16 +137,16 @@ def digit_map_command(args: argparse.Namespace) -> None:
     classifier = judge(args, data)
     lines, numbers = [], {}
     for name in ("map", "constant"):
-        spec = variant(PROFILES[args.profile].pixelcnn, args)
+        spec = variant(PROFILES[args.profile].conditional, args)
         if name == "constant":
             spec = dataclasses.replace(spec, name=f"{spec.name}-constant-digit")
-        original = pixelcnn.ConditionNet
-        pixelcnn.ConditionNet = _FrozenMapConditionNet if name == "constant" else original
+        original = conditional.ConditionNet  # what ConditionalPixelCNN builds its conditioning network from
+        conditional.ConditionNet = _FrozenMapConditionNet if name == "constant" else original
         try:
             torch.manual_seed(0)  # the same initial weights for both
-            model, history = pixelcnn.train_pixelcnn(spec, data[:2], data[2:], args.device)
+            model, history = conditional.train_conditional(spec, data[:2], data[2:], args.device)
         finally:
-            pixelcnn.ConditionNet = original
+            conditional.ConditionNet = original
         table, numbers[name] = pixelcnn_table(model.eval(), classifier, data, args.n, args.nll_digits, [0])
         title = (
             "the digit as a 7 x 7 map per digit" if name == "map" else "the digit as a constant bias (map frozen at 0)"
@@ -182,7 +177,7 @@ def realnvp_command(args: argparse.Namespace) -> None:
     device = args.device
     flow, history = train_realnvp(PROFILES[args.profile].realnvp, train_x, test_x, device)
     start = time.perf_counter()
-    digit_flow = DigitBaseFlow(flow, fit_digit_base(flow, train_x, train_y))
+    digit_flow = Flow(flow.transform, fit_digit_base(flow, train_x, train_y))
     fit_s = time.perf_counter() - start
     seeds = [0, 1, 2]
     bpd = {
@@ -226,24 +221,25 @@ def realnvp_command(args: argparse.Namespace) -> None:
 
 
 class _JointBaseFlow(nn.Module):
-    """The alternative to fitting the base afterwards: the flow trained from scratch with a learnt per-digit base,
-    on log p(v | y) + log pi(y) with the training labels (Glow's class-conditional prior, one Gaussian per digit)."""
+    """The alternative to fitting the base afterwards: the flow's transform trained from scratch with a learnt
+    per-digit base, on log p(v | y) + log pi(y) with the training labels (Glow's class-conditional prior, one Gaussian
+    per digit)."""
 
-    def __init__(self, flow: RealNVP) -> None:
+    def __init__(self, transform: RealNVP) -> None:
         super().__init__()
-        self.flow = flow
-        self.means = nn.Parameter(torch.zeros(10, D))
-        self.log_scales = nn.Parameter(torch.zeros(10, D))
+        self.transform = transform
+        self.means = nn.Parameter(torch.zeros(10, PIXELS))
+        self.log_scales = nn.Parameter(torch.zeros(10, PIXELS))
 
     def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         images, labels = batch
-        z, log_det = self.flow(dequantize(images))
+        z, log_det = self.transform(dequantize(images))
         normal = torch.distributions.Normal(self.means[labels], self.log_scales[labels].exp())
         return bits_per_dim(-(normal.log_prob(z).sum(1) + log_det)).mean()
 
-    def digit_flow(self, labels: torch.Tensor) -> DigitBaseFlow:
+    def digit_flow(self, labels: torch.Tensor) -> Flow:
         base = DiagonalGaussianMixture(self.means.detach(), self.log_scales.detach(), label_frequencies(labels))
-        return DigitBaseFlow(self.flow, base.to(self.means.device))
+        return Flow(self.transform, base.to(self.means.device))
 
 
 def realnvp_joint_command(args: argparse.Namespace) -> None:

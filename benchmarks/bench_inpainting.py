@@ -23,10 +23,11 @@ import torch
 from common import add_model_options, judge, trained_model
 from records import write_record
 
+from asgn2.conditional import ConditionalPixelCNN, mixture_hole_log_prob
 from asgn2.data import eval_binarization
 from asgn2.holes import HOLE_KINDS
 from asgn2.inpainting_eval import COLUMNS, evaluate, in_chunks, table
-from asgn2.pixelcnn import mixture_hole_log_prob, test_nll
+from asgn2.pixelcnn import test_nll
 from asgn2.profiles import PROFILES
 
 
@@ -62,7 +63,8 @@ def main() -> None:
             "",
             f"Unconditional NLL of the first {len(x)} test digits (evaluation seed 0), nothing told: {nll:.2f} nats.",
         ]
-        if model.conditional:  # the label mixture's own p(x): every pixel a hole, summed over the ten digits
+        # the label mixture's own p(x): every pixel a hole, summed over the ten digits
+        if isinstance(model, ConditionalPixelCNN):
             with torch.no_grad():
                 nothing = torch.zeros_like(x, dtype=torch.bool)
                 numbers["mixture_nll"] = mixture = -in_chunks(mixture_hole_log_prob, model, x, nothing).mean().item()

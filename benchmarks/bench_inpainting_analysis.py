@@ -34,15 +34,15 @@ from records import write_record
 
 from asgn2 import inpainting
 from asgn2.classifier import MnistClassifier, predict
+from asgn2.conditional import ConditionalPixelCNN, mixture_hole_log_prob, pixel_log_probs
 from asgn2.data import binarize
 from asgn2.holes import HOLE_KINDS, hole_mask
 from asgn2.inpainting_eval import evaluation_digits, in_chunks, majority, nearest_baselines
 from asgn2.metrics import mean_and_interval
-from asgn2.pixelcnn import PixelCNN, mixture_hole_log_prob, pixel_log_probs
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.recogniser import accuracy as recogniser_accuracy
-from asgn2.sampling import sample_holes
+from asgn2.sampler import sample_holes
 
 
 def interval(values: torch.Tensor, decimals: int = 2, sign: str = "") -> str:
@@ -57,7 +57,7 @@ def emit(lines: list[str], line: str = "") -> None:
 
 
 @torch.no_grad()
-def evidence(args: argparse.Namespace, model: PixelCNN, data: Data, about: str) -> list[str]:
+def evidence(args: argparse.Namespace, model: ConditionalPixelCNN, data: Data, about: str) -> list[str]:
     """SIR's estimate of the joint network's own conditional NLL, -log p(x) + log p^(x_obs), as K grows, beside the
     exact NLLs of raster and of the label mixture, on the same digits."""
     kinds, digits, lines = tuple(args.kinds or ("top", "left", "right", "centre")), args.digits or 200, []
@@ -84,7 +84,7 @@ def evidence(args: argparse.Namespace, model: PixelCNN, data: Data, about: str) 
 
 
 @torch.no_grad()
-def votes(args: argparse.Namespace, model: PixelCNN, data: Data, about: str) -> list[str]:
+def votes(args: argparse.Namespace, model: ConditionalPixelCNN, data: Data, about: str) -> list[str]:
     """The majority vote against S: one draw of max(subsets) completions per digit and method, the vote of the first
     s of them for every s of `subsets`."""
     spec = PROFILES[args.profile].inpainting
@@ -137,7 +137,9 @@ def votes(args: argparse.Namespace, model: PixelCNN, data: Data, about: str) -> 
 
 
 @torch.no_grad()
-def fidelity(args: argparse.Namespace, model: PixelCNN, data: Data, about: str, samples: int = 8) -> list[str]:
+def fidelity(
+    args: argparse.Namespace, model: ConditionalPixelCNN, data: Data, about: str, samples: int = 8
+) -> list[str]:
     """The fidelity table (see the module docstring) of the conditional model on `digits` test digits."""
     kinds, digits, lines = tuple(args.kinds or ("top", "left", "centre", "brush")), args.digits or 400, []
     judged_by: MnistClassifier = judge(args, data)

@@ -5,8 +5,9 @@
 This package's implementation against a straightforward reference implementation of the same network (k x k
 weight * mask convolutions, float32, default layout, default memory allocator), and the package's bfloat16 autocast
 with channels-last weights, which PixelCNN training uses on a CPU that computes bf16 in hardware, with AMX or
-AVX512-BF16 (`runtime.fast_bf16`; on another CPU those rows measure emulated bf16). The network runs as in
-unconditional training (nothing observed: the conditioning path computes its bias from an empty mask).
+AVX512-BF16 (`runtime.fast_bf16`; on another CPU those rows measure emulated bf16). The network is the profile's
+conditional PixelCNN (`Profile.conditional`, a `conditional.ConditionalPixelCNN`), run as in unconditional training
+(nothing observed: the conditioning path computes its bias from an empty mask).
 
 Every variant runs in its own fresh process (the allocator setting is process-wide), the variants interleaved so
 that drifting machine load hits each alike; all start from the same weights (the reference's k x k kernels are the
@@ -29,6 +30,7 @@ import torch.nn.functional as F
 from records import write_record
 from torch import nn
 
+from asgn2.conditional import ConditionalPixelCNN
 from asgn2.pixelcnn import MaskedConv2d, PixelCNN
 from asgn2.profiles import PROFILES
 from asgn2.runtime import configure_allocator
@@ -93,7 +95,8 @@ def measure(
     torch.manual_seed(0)
     batches = [(torch.rand(batch_size, 1, 28, 28) < 0.13).float() for _ in range(steps + 2)]
     torch.manual_seed(1)
-    model = PixelCNN(PROFILES[profile].pixelcnn.model)
+    spec = PROFILES[profile].conditional
+    model = ConditionalPixelCNN(spec.model, spec.condition)
     model = model if trimmed else reference_copy(model)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -132,8 +135,9 @@ def main() -> None:
             results[name].append(json.loads(out.strip().splitlines()[-1]))
     rates = {name: statistics.median(r["images_per_s"] for r in runs) for name, runs in results.items()}
     base = rates["reference (k x k weight*mask)"]
+    spec = PROFILES[args.profile].conditional
     lines = [
-        f"PixelCNN {args.profile} profile {PROFILES[args.profile].pixelcnn.model}, batch {args.batch_size}, "
+        f"Conditional PixelCNN {args.profile} profile {spec.model}, {spec.condition}, batch {args.batch_size}, "
         f"{args.steps} steps x {args.repeats} repeats, {torch.get_num_threads()} threads, one process per run.",
         "",
         "| implementation | median img/s | ratio to reference | loss after the steps (nats/image) |",

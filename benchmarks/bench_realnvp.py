@@ -24,7 +24,8 @@ from asgn2.data import load_mnist  # noqa: E402
 from asgn2.display import show_grid  # noqa: E402
 from asgn2.profiles import PROFILES  # noqa: E402
 from asgn2.randomness import generator  # noqa: E402
-from asgn2.realnvp import interpolate, nearest_neighbours, plot_samples, test_bits_per_dim, train_realnvp  # noqa: E402
+from asgn2.realnvp import sample, test_bits_per_dim, train_realnvp  # noqa: E402
+from asgn2.realnvp_eval import interpolate, nearest_neighbours, plot_samples  # noqa: E402
 
 
 def main() -> None:
@@ -62,7 +63,7 @@ def main() -> None:
     show_grid(interpolate(model, test_x[0], test_x[1], steps=10), "latent interpolation", nrow=10, ax=ax)
     fig.savefig(out / "interpolation.png", dpi=110, bbox_inches="tight")
 
-    samples = model.sample(6, 0.8, generator("sampling", 1))
+    samples = sample(model, 6, 0.8, generator("sampling", 1))
     nearest = nearest_neighbours(samples, train_x, k=3)
     panels = torch.cat([torch.cat([samples[i : i + 1], train_x[nearest[i]]]) for i in range(6)])
     fig, ax = plt.subplots(figsize=(3.2, 5))

@@ -27,13 +27,14 @@ from records import write_record
 from torch import nn
 
 from asgn2.classifier import confident_fraction, train_classifier
-from asgn2.data import load_mnist
+from asgn2.data import PIXELS, load_mnist
 from asgn2.fid import fid_images
-from asgn2.flows import Composite, Transform
+from asgn2.flows import Composite, Flow, Transform
 from asgn2.metrics import bits_per_dim, mean_and_interval, proportion_interval
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
-from asgn2.realnvp import D, RealNVP, dequantize, realnvp_loss, sample_quality
+from asgn2.realnvp import dequantize, real_nvp, realnvp_loss
+from asgn2.realnvp_eval import sample_quality
 from asgn2.runtime import setup
 from asgn2.training import train
 
@@ -105,20 +106,23 @@ class ActNorm(Transform):
 
 
 @torch.no_grad()
-def with_actnorm(model: RealNVP, train_images: torch.Tensor) -> RealNVP:
-    """`model` with an ActNorm after every coupling, each initialised on 1000 dequantized training digits, as the
-    package's flow did before training (the noise from its own seeded generator: no stream of the package's)."""
-    model.flow = Composite([layer for coupling in model.flow.transforms for layer in (coupling, ActNorm(D))])
-    x = model.preprocess(dequantize(train_images[:1000], torch.Generator().manual_seed(0)).flatten(1))[0]
-    for layer in model.flow.transforms:
+def with_actnorm(flow: Flow, train_images: torch.Tensor) -> Flow:
+    """`flow` with an ActNorm after every coupling of its transform (`realnvp.RealNVP`), each initialised on 1000
+    dequantized training digits, as the package's flow did before training (the noise from its own seeded generator:
+    no stream of the package's)."""
+    transform = flow.transform
+    couplings = transform.couplings.transforms
+    transform.couplings = Composite([layer for coupling in couplings for layer in (coupling, ActNorm(PIXELS))])
+    x = transform.preprocess(dequantize(train_images[:1000], torch.Generator().manual_seed(0)).flatten(1))[0]
+    for layer in transform.couplings.transforms:
         if isinstance(layer, ActNorm):
             layer.initialize(x)
         x = layer(x)[0]
-    return model
+    return flow
 
 
 @torch.no_grad()
-def image_bits_per_dim(model: RealNVP, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
+def image_bits_per_dim(model: Flow, images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Bits/dim of each uint8 image (N,), dequantized with evaluation seed `seed` (as `realnvp.test_bits_per_dim`)."""
     model.eval()
     device = next(model.parameters()).device
@@ -127,8 +131,8 @@ def image_bits_per_dim(model: RealNVP, images: torch.Tensor, seed: int = 0) -> t
     return torch.cat(values)
 
 
-def build(variant: Variant, train_images: torch.Tensor) -> RealNVP:
-    model = RealNVP(dataclasses.replace(BASE.model, **variant.model))
+def build(variant: Variant, train_images: torch.Tensor) -> Flow:
+    model = real_nvp(dataclasses.replace(BASE.model, **variant.model))
     return with_actnorm(model, train_images) if variant.actnorm else model
 
 

@@ -44,7 +44,7 @@ def main() -> None:
     runtime = setup()
     train_data, test_data = load_mnist("train"), load_mnist("test")
     images, labels = test_data[0][: args.digits], test_data[1][: args.digits]
-    base = PROFILES["default"].pixelcnn.recogniser
+    base = PROFILES["default"].conditional.recogniser
     lines = [
         f"{args.digits} test digits, {runtime.threads} threads: names the true digit, % (95% interval). The default: "
         f"width {base.width}, {base.train.epochs} epochs capped at {base.train.time_budget_s:g} s.",

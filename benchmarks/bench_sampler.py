@@ -4,14 +4,16 @@ take? Records `sampler-speed` and `sampler-memory`.
     python benchmarks/bench_sampler.py speed  [--n 64] [--busy 0] [model options, benchmarks/common.py]
     python benchmarks/bench_sampler.py memory [--digits 1000] [model options]
 
-speed: bottom-half inpainting of n test digits by the cached sampler (median of 3) and by the naive one that runs
-the whole network on the whole image once per hole pixel, same generator: the samples must be identical. Both the
-raster (plain) and the conditional mode (each digit told a digit drawn from the recogniser, as the label mixture
-does). Wall times and ratios are measured in this one run, beside the cached sampler's time with every step on all
-of torch's threads (`sampling.SERIAL_STEP_MACS` = 0: no step counted small enough for one thread). `--busy K`: K
-other processes spin on the CPU throughout (a busy host, reproducibly). Speed does not depend on training: a model
-trained for a few steps (`--max-steps 100 --recogniser-steps 100`) measures the same.
-memory: SIR (K = 8) on the top halves of `digits` test digits sampled in chunks (`sampling.chunk_rows`, the default
+speed: bottom-half inpainting of n test digits by the cached sampler (`sampler.sample_holes`, median of 3) and by
+the naive one that runs the whole network on the whole image once per hole pixel (`pixelcnn.inpaint`, the
+definition), same generator: the samples must be identical. Both the raster (plain) and the conditional mode (each
+digit told a digit drawn from the recogniser, as the label mixture does; naive: `pixelcnn.inpaint` of
+`conditional.Told`). Wall times and ratios are measured in this one run, beside the cached sampler's time with every
+step on all of torch's threads (`sampler.SERIAL_STEP_MACS` = 0: no step counted small enough for one thread).
+`--busy K`: K other processes spin on the CPU throughout (a busy host, reproducibly). Speed does not depend on
+training: a model trained for a few steps (`--max-steps 100 --recogniser-steps 100`; it still starts from the
+profile's plain PixelCNN, trained on first use) measures the same.
+memory: SIR (K = 8) on the top halves of `digits` test digits sampled in chunks (`sampler.chunk_rows`, the default
 cache budget) and in one go, each run in a fresh process (two of each, alternating): wall time, peak resident memory
 of the process and a checksum of the samples, which must agree.
 """
@@ -32,15 +34,16 @@ import torch
 from common import add_model_options, trained_model
 from records import write_record
 
-from asgn2 import inpainting, sampling
+from asgn2 import inpainting, pixelcnn, sampler
+from asgn2.conditional import ConditionalPixelCNN, Told
 from asgn2.data import eval_binarization
 from asgn2.holes import hole_mask
 from asgn2.pixelcnn import PixelCNN
 from asgn2.randomness import generator
-from asgn2.sampling import sample_holes, sample_holes_naive
+from asgn2.sampler import sample_holes
 
 
-def speed(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor, about: str) -> None:
+def speed(args: argparse.Namespace, model: ConditionalPixelCNN, test_images: torch.Tensor, about: str) -> None:
     x = eval_binarization(test_images[: args.n]).to(args.device)
     known = hole_mask("bottom", args.n).to(args.device)
     told = torch.multinomial(model.class_log_posterior(x, known).exp(), 1, generator=generator("sampling"))[:, 0]
@@ -55,7 +58,7 @@ def speed(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor, 
     print("\n".join(lines), flush=True)
     numbers = {}
     with busy_processes(args.busy):
-        for conditional in (False, True) if model.conditional else (False,):
+        for conditional in (False, True) if isinstance(model, ConditionalPixelCNN) else (False,):
             labels = told if conditional else None
 
             def run(conditional: bool = conditional, labels: torch.Tensor | None = labels) -> torch.Tensor:
@@ -65,8 +68,9 @@ def speed(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor, 
 
             (fast, fast_s), (threaded, threaded_s) = alternate(run, every_step_threaded(run))
             start = time.perf_counter()
-            naive = sample_holes_naive(
-                model, x, known, generator=generator("sampling"), conditional=conditional, labels=labels
+            # the definition: the whole network once per hole pixel (told the digits: `conditional.Told`)
+            naive = pixelcnn.inpaint(
+                Told(model, known, labels) if conditional else model, x, known, generator=generator("sampling")
             )
             naive_s = time.perf_counter() - start
             mode = "conditional (told a digit drawn from r)" if conditional else "raster (plain)"
@@ -88,14 +92,14 @@ def speed(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor, 
 
 
 def every_step_threaded(run: Callable[[], torch.Tensor]) -> Callable[[], torch.Tensor]:
-    """run() with no sampling step counted small enough for one thread (`sampling.SERIAL_STEP_MACS` = 0)."""
+    """run() with no sampling step counted small enough for one thread (`sampler.SERIAL_STEP_MACS` = 0)."""
 
     def threaded() -> torch.Tensor:
-        policy, sampling.SERIAL_STEP_MACS = sampling.SERIAL_STEP_MACS, 0
+        policy, sampler.SERIAL_STEP_MACS = sampler.SERIAL_STEP_MACS, 0
         try:
             return run()
         finally:
-            sampling.SERIAL_STEP_MACS = policy
+            sampler.SERIAL_STEP_MACS = policy
 
     return threaded
 
@@ -129,7 +133,7 @@ def busy_processes(n: int) -> Iterator[None]:
 
 def memory_child(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor) -> None:
     """One SIR run at the cache budget `args.cache_bytes`; prints one JSON line."""
-    sampling.CACHE_BYTES_CPU = args.cache_bytes
+    sampler.CACHE_BYTES_CPU = args.cache_bytes
     x = eval_binarization(test_images[: args.digits]).to(args.device)
     known = hole_mask("top", args.digits).to(args.device)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -142,7 +146,7 @@ def memory_child(args: argparse.Namespace, model: PixelCNN, test_images: torch.T
 
 
 def memory(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor, about: str) -> None:
-    rows = sampling.chunk_rows(model, eval_binarization(test_images[:1]), 8)  # per row: one image is enough
+    rows = sampler.chunk_rows(model, eval_binarization(test_images[:1]), 8)  # per row: one image is enough
     lines = [
         f"SIR, K = 8, top halves of {args.digits} test digits ({args.digits * 8} completions), "
         f"{torch.get_num_threads()} threads, each run in a fresh process; {about}.",
@@ -154,7 +158,7 @@ def memory(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor,
     numbers: dict[str, list] = {}
     for _ in range(2):
         for name, budget in (
-            (f"in chunks of {rows} rows (the default)", sampling.CACHE_BYTES_CPU),
+            (f"in chunks of {rows} rows (the default)", sampler.CACHE_BYTES_CPU),
             ("in one go", 2**50),
         ):
             command = [sys.executable, __file__, *sys.argv[1:], "--cache-bytes", str(budget)]
@@ -168,7 +172,7 @@ def memory(args: argparse.Namespace, model: PixelCNN, test_images: torch.Tensor,
             numbers.setdefault(name, []).append(result)
     write_record(
         "sampler-memory",
-        question="Why the sampler works in chunks of rows (`sampling.chunk_rows`): the same samples in bounded "
+        question="Why the sampler works in chunks of rows (`sampler.chunk_rows`): the same samples in bounded "
         "memory, at what cost in time.",
         profile=args.profile,
         table_markdown="\n".join(lines),

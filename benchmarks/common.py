@@ -1,13 +1,15 @@
-"""What the PixelCNN benchmarks share: the profile's PixelCNN spec with the command line's changes (each named in the
-checkpoint's name, so every variant is cached apart), trained on first use, and the classifier that judges
-completions.
+"""What the PixelCNN benchmarks share: the profile's conditional PixelCNN spec (`Profile.conditional`) with the
+command line's changes (each named in the checkpoint's name, so every variant is cached apart), trained on first use
+(`conditional.train_conditional`), and the classifier that judges completions.
 
 Options (every PixelCNN benchmark): `--p-label-fed P` tells a fraction P of the training digits their true label,
 `--p-all-holes P` makes every pixel a hole for a fraction P of them; `--time-budget S` trains for S seconds (no step
 cap; `--epochs E`, default the profile's, caps it too; the learning rate anneals by time), `--max-steps N` for
 exactly N steps (no time cap: a step count reproduced on any machine); `--recogniser-budget S` and
-`--recogniser-steps N` cap its recogniser's training likewise. `--judge PROFILE`: whose classifier scores completions
-(default: the profile's own). Models train and sample on `--device` (default: cuda, then mps, then cpu).
+`--recogniser-steps N` cap its recogniser's training likewise. These change the conditional network's training and
+its recogniser's only: it starts from the profile's plain PixelCNN (`ConditionalSpec.start`), trained or loaded as
+the profile says. `--judge PROFILE`: whose classifier scores completions (default: the profile's own). Models train
+and sample on `--device` (default: cuda, then mps, then cpu).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import dataclasses
 import torch
 
 from asgn2.classifier import MnistClassifier, train_classifier
+from asgn2.conditional import ConditionalPixelCNN, ConditionalSpec, train_conditional
 from asgn2.data import load_mnist
-from asgn2.pixelcnn import PixelCNN, PixelCNNSpec, train_pixelcnn
 from asgn2.profiles import PROFILES
 from asgn2.runtime import setup
 
@@ -27,7 +29,7 @@ Data = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # train im
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """The options that pick the PixelCNN (see the module docstring)."""
+    """The options that pick the conditional PixelCNN (see the module docstring)."""
     parser.add_argument("--profile", default="default", choices=list(PROFILES))
     parser.add_argument("--p-label-fed", type=float, help="share of training digits told their label")
     parser.add_argument("--p-all-holes", type=float, help="share of training digits with every pixel a hole")
@@ -40,8 +42,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
 
 
-def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
-    """The profile's PixelCNN spec with the command line's changes, each named in the spec's (checkpoint's) name."""
+def variant(spec: ConditionalSpec, args: argparse.Namespace) -> ConditionalSpec:
+    """The profile's conditional PixelCNN spec with the command line's changes, each named in the spec's
+    (checkpoint's) name."""
     if args.p_label_fed is not None and args.p_label_fed != spec.p_label_fed:
         spec = dataclasses.replace(spec, name=f"{spec.name}-fed-{args.p_label_fed}", p_label_fed=args.p_label_fed)
     if args.p_all_holes is not None and args.p_all_holes != spec.p_all_holes:
@@ -71,15 +74,15 @@ def variant(spec: PixelCNNSpec, args: argparse.Namespace) -> PixelCNNSpec:
     return spec
 
 
-def trained_model(args: argparse.Namespace) -> tuple[PixelCNN, Data, str]:
-    """Set up the runtime (args.device becomes the device), load MNIST, train or load the PixelCNN variant: the
-    model, the data, and a line that says which model it is."""
+def trained_model(args: argparse.Namespace) -> tuple[ConditionalPixelCNN, Data, str]:
+    """Set up the runtime (args.device becomes the device), load MNIST, train or load the conditional PixelCNN
+    variant: the model, the data, and a line that says which model it is."""
     args.device = setup(args.device).device
     data = (*load_mnist("train"), *load_mnist("test"))
-    spec = variant(PROFILES[args.profile].pixelcnn, args)
-    model, history = train_pixelcnn(spec, (data[0], data[1]), (data[2], data[3]), args.device)
+    spec = variant(PROFILES[args.profile].conditional, args)
+    model, history = train_conditional(spec, (data[0], data[1]), (data[2], data[3]), args.device)
     model.eval()
-    about = f"PixelCNN {spec.name} on {args.device}: {history.steps} steps in {history.wall_time_s:.0f} s"
+    about = f"PixelCNN conditional-{spec.name} on {args.device}: {history.steps} steps in {history.wall_time_s:.0f} s"
     print(about)
     return model, data, about
 

@@ -15,6 +15,7 @@ import torch
 
 from asgn2 import cli, pixelcnn
 from asgn2.cli import build_parser
+from asgn2.data import eval_binarization
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
 from asgn2.profiles import PROFILES, resolve_profile
 from asgn2.training import History
@@ -30,13 +31,15 @@ def test_help_lists_every_command_and_each_reaches_its_own_handler(monkeypatch):
     assert listed == list(sub.choices) and {"run", "train-pixelcnn", "inpaint", "fid", "results"} <= set(listed)
     calls = []
     monkeypatch.setattr(cli, "Context", lambda args: "ctx")
-    for handler in ("classifier_cmd", "pixelcnn_cmd", "realnvp_cmd", "inpaint_cmd", "sample_realnvp_cmd", "fid_cmd"):
+    handlers = ("classifier_cmd", "pixelcnn_cmd", "conditional_cmd", "realnvp_cmd", "inpaint_cmd", "sample_realnvp_cmd")
+    for handler in (*handlers, "fid_cmd"):
         monkeypatch.setattr(cli, handler, lambda *a, handler=handler, **k: calls.append((handler, a, k)))
     monkeypatch.setattr(cli, "run_cmd", lambda *a: calls.append(("run_cmd", a, {})))
     monkeypatch.setattr(cli, "_document_command", lambda args: calls.append(("document", (args.command,), {})))
     cases = [
         ("train-classifier", ("classifier_cmd", ("ctx",), {"retrain": False})),
         ("train-pixelcnn --retrain", ("pixelcnn_cmd", ("ctx",), {"retrain": True})),
+        ("train-conditional", ("conditional_cmd", ("ctx",), {"retrain": False})),
         ("train-realnvp", ("realnvp_cmd", ("ctx",), {"retrain": False})),
         (
             "inpaint --holes ring --n 2 --samples 4 --candidates 9 --seed 3 --out x.png",
@@ -60,7 +63,7 @@ def test_pixelcnn_command_reports_nats_per_image_and_bits_per_dim(monkeypatch, c
     """The printed test NLL is the mean over the three evaluation binarizations of -log p(x) in nats per image,
     written out here as the Bernoulli log-likelihood of each pixel, and bits/dim is that over 784 ln 2."""
     torch.manual_seed(0)
-    config = PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4, condition_channels=0)
+    config = PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4)
     model = PixelCNN(config).eval()
     monkeypatch.setattr(pixelcnn, "train_pixelcnn", lambda *a, **k: (model, History([1.0], stopped_by="time")))
     images = torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
@@ -74,7 +77,7 @@ def test_pixelcnn_command_reports_nats_per_image_and_bits_per_dim(monkeypatch, c
     printed = re.search(r"test NLL (\S+) .* to (\S+)\) nats/image = (\S+) bits/dim", capsys.readouterr().out)
     nll = []
     for seed in cli.EVAL_SEEDS:
-        x = pixelcnn.eval_binarization(images, seed)
+        x = eval_binarization(images, seed)
         with torch.no_grad():
             p = torch.sigmoid(model(x)).double()
         nll.append(-(x * p.log() + (1 - x) * (1 - p).log()).flatten(1).sum(1).mean().item())
@@ -95,7 +98,8 @@ def test_commands_parse():
 
 def test_profiles_name_their_specs():
     for name, profile in PROFILES.items():
-        assert profile.name == profile.classifier.name == profile.pixelcnn.name == profile.realnvp.name == name
+        names = (profile.classifier.name, profile.pixelcnn.name, profile.conditional.name, profile.realnvp.name)
+        assert names == (name,) * 4 and profile.name == name
 
 
 def test_profiles(monkeypatch):

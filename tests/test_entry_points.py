@@ -1,9 +1,10 @@
-"""The real training entry points (train_classifier, train_recogniser, train_pixelcnn, train_realnvp) interrupted
+"""The real training entry points (train_classifier, train_recogniser, train_pixelcnn, train_conditional,
+train_realnvp) interrupted
 and resumed under a time budget, how every profile trains: Ctrl-C at step k writes a checkpoint, and calling the
 entry point again ends with the weights, losses, evaluations and training time of the run that was never
 interrupted. Time is simulated: the training loop reads its clock once per step and the fake clock advances 1 s per
-reading, so a budget of 5 s is 5 steps on any machine. Also: train_pixelcnn runs its forward passes in bfloat16
-exactly where asked."""
+reading, so a budget of 5 s is 5 steps on any machine. Also: train_conditional runs its forward passes in
+bfloat16 exactly where asked."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import torch
 from torch import nn
 
 import asgn2.training as training
-from asgn2 import classifier, pixelcnn, realnvp, recogniser
+from asgn2 import classifier, conditional, flows, pixelcnn, realnvp, recogniser
 from asgn2.checkpoints import load_checkpoint
 from asgn2.training import TrainConfig
 
@@ -102,40 +103,47 @@ def test_conditional_pixelcnn_resumed_under_a_time_budget(monkeypatch, tmp_path)
     """The recogniser is trained (and cached) first, then the PixelCNN, in bf16 autocast: interrupted in the
     PixelCNN's run, which resumes with the frozen recogniser it had."""
     monkeypatch.setenv("ASGN2_BF16", "1")
-    spec = pixelcnn.PixelCNNSpec(
+    spec = conditional.ConditionalSpec(
         "resume",
-        pixelcnn.PixelCNNConfig(
-            channels=4, n_blocks=1, kernel_size=3, head_channels=4, condition_channels=4, recogniser_width=2
-        ),
+        pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4),
+        conditional.ConditionConfig(channels=4, recogniser_width=2),
         BUDGET,
         recogniser=recogniser.RecogniserSpec("resume", TrainConfig(max_steps=2, batch_size=16), width=2),
         eval_images=8,
     )
-    entry = lambda: pixelcnn.train_pixelcnn(spec, TRAIN, TEST)  # noqa: E731
+    entry = lambda: conditional.train_conditional(spec, TRAIN, TEST)  # noqa: E731
+    check_same_run(monkeypatch, tmp_path, entry, conditional.ConditionalPixelCNN, "conditional")
+
+
+def test_plain_pixelcnn_resumed_under_a_time_budget(monkeypatch, tmp_path):
+    spec = pixelcnn.PixelCNNSpec(
+        "resume", pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4), BUDGET, 8
+    )
+    entry = lambda: pixelcnn.train_pixelcnn(spec, TRAIN[0], TEST[0])  # noqa: E731
     check_same_run(monkeypatch, tmp_path, entry, pixelcnn.PixelCNN, "pixelcnn")
 
 
 def test_realnvp_resumed_under_a_time_budget(monkeypatch, tmp_path):
     spec = realnvp.RealNVPSpec("resume", realnvp.RealNVPConfig(n_couplings=2, hidden=16), BUDGET, eval_images=8)
     entry = lambda: realnvp.train_realnvp(spec, TRAIN[0], TEST[0])  # noqa: E731
-    check_same_run(monkeypatch, tmp_path, entry, realnvp.RealNVP, "realnvp")
+    check_same_run(monkeypatch, tmp_path, entry, flows.Flow, "realnvp")
 
 
 @pytest.mark.parametrize(
     ("flag", "wanted", "computed"),
     [("1", True, torch.bfloat16), ("1", False, torch.float32), ("0", True, torch.float32)],
 )
-def test_train_pixelcnn_runs_its_forward_passes_in_bf16_where_asked(monkeypatch, flag, wanted, computed):
-    """The profiles ask for bf16 (`PixelCNNSpec.bf16`); it is used where `runtime.fast_bf16` says yes (forced here
+def test_train_conditional_runs_its_forward_passes_in_bf16_where_asked(monkeypatch, flag, wanted, computed):
+    """The profiles ask for bf16 (`TrainConfig.bf16`); it is used where `runtime.fast_bf16` says yes (forced here
     with ASGN2_BF16). Seen by a hook on the masked convolutions during training steps: catches an entry point that
     never enters autocast, or enters it when not asked."""
     monkeypatch.setenv("ASGN2_BF16", flag)
-    spec = pixelcnn.PixelCNNSpec(
+    spec = conditional.ConditionalSpec(
         f"bf16-{flag}-{wanted}",
-        pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4, condition_channels=0),
-        TrainConfig(max_steps=2, batch_size=16),
-        recogniser=None,
-        bf16=wanted,
+        pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4),
+        conditional.ConditionConfig(channels=4, recogniser_width=2),
+        TrainConfig(max_steps=2, batch_size=16, bf16=wanted),
+        recogniser=recogniser.RecogniserSpec("bf16", TrainConfig(max_steps=2, batch_size=16), width=2),
         eval_images=8,
     )
     dtypes = set()
@@ -146,7 +154,7 @@ def test_train_pixelcnn_runs_its_forward_passes_in_bf16_where_asked(monkeypatch,
 
     handle = nn.modules.module.register_module_forward_hook(hook)
     try:
-        _, history = pixelcnn.train_pixelcnn(spec, TRAIN, TEST)
+        _, history = conditional.train_conditional(spec, TRAIN, TEST)
     finally:
         handle.remove()
     assert history.steps == 2 and dtypes == {computed}

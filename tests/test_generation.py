@@ -9,21 +9,24 @@ import math
 import pytest
 import torch
 
-from asgn2 import pixelcnn, realnvp, sample_scores, sampling
+from asgn2 import conditional, digit_base, realnvp, sample_scores, sampler
 from asgn2.classifier import MnistClassifier, predict
+from asgn2.conditional import ConditionalPixelCNN, ConditionConfig
 from asgn2.data import label_frequencies
-from asgn2.flows import Composite, DiagonalGaussianMixture
+from asgn2.digit_base import DiagonalGaussianMixture, fit_digit_base
+from asgn2.flows import Composite, Flow
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
-from asgn2.realnvp import AffineCoupling, DigitBaseFlow, RealNVP, RealNVPConfig, fit_digit_base
+from asgn2.realnvp import AffineCoupling, RealNVPConfig, real_nvp
 
-CONDITIONAL = PixelCNNConfig(channels=8, n_blocks=3, head_channels=8, condition_channels=4, kernel_size=3)
+CONDITIONAL = PixelCNNConfig(channels=8, n_blocks=3, head_channels=8, kernel_size=3)
+CONDITION = ConditionConfig(channels=4)
 PRIOR = torch.tensor([0.05, 0.15, 0.1, 0.1, 0.2, 0.05, 0.1, 0.1, 0.05, 0.1])
 
 
-def told_model() -> PixelCNN:
+def told_model() -> ConditionalPixelCNN:
     """A conditional PixelCNN whose told digit matters: random digit maps and a scaled-up label embedding."""
     torch.manual_seed(0)
-    model = PixelCNN(CONDITIONAL)
+    model = ConditionalPixelCNN(CONDITIONAL, CONDITION)
     with torch.no_grad():
         model.condition.digit_map.normal_(std=2.0)
         model.condition.embed.weight.mul_(20)
@@ -42,17 +45,20 @@ def test_label_mixture_log_prob_is_the_log_sum_of_the_told_terms():
     model, x = told_model(), binary(3, 1)
     nothing = torch.zeros_like(x, dtype=torch.bool)
     with torch.no_grad():
-        mixture = pixelcnn.label_mixture_log_prob(model, x, PRIOR)
-        terms = [pixelcnn.pixel_log_probs(model, x, nothing, torch.full((3,), y)).flatten(1).sum(1) for y in range(10)]
+        mixture = conditional.label_mixture_log_prob(model, x, PRIOR)
+        terms = [
+            conditional.pixel_log_probs(model, x, nothing, torch.full((3,), y)).flatten(1).sum(1) for y in range(10)
+        ]
     expected = torch.tensor(
         [math.log(sum(PRIOR[y].item() * math.exp(terms[y][n].item()) for y in range(10))) for n in range(3)]
     )
     assert torch.allclose(mixture, expected, atol=1e-3, rtol=0)
     assert (terms[0] - terms[4]).abs().min() > 1.0  # the told digit matters: a real mixture, not one term ten times
     with torch.no_grad():
-        assert pixelcnn.test_nll(model, x, label_prior=PRIOR) == pytest.approx(-mixture.mean().item(), rel=1e-6)
-    with pytest.raises(ValueError, match="10 probabilities that sum to 1"):
-        pixelcnn.label_mixture_log_prob(model, x, PRIOR * 2)
+        nll = conditional.mixture_nll_per_image(model, x, PRIOR)
+    assert nll.shape == (3,) and nll.double().mean().item() == pytest.approx(-mixture.mean().item(), rel=1e-6)
+    with pytest.raises(ValueError, match="label_prior must sum to 1"):
+        conditional.label_mixture_log_prob(model, x, PRIOR * 2)
 
 
 def test_label_mixture_sums_to_one_over_the_last_pixels():
@@ -67,9 +73,9 @@ def test_label_mixture_sums_to_one_over_the_last_pixels():
             images[value, 0, r, c] = float(value >> bit & 1)
     nothing = torch.zeros_like(prefix, dtype=torch.bool)
     with torch.no_grad():
-        total = torch.logsumexp(pixelcnn.label_mixture_log_prob(model, images, PRIOR), 0)
+        total = torch.logsumexp(conditional.label_mixture_log_prob(model, images, PRIOR), 0)
         head = [
-            pixelcnn.pixel_log_probs(model, prefix, nothing, torch.tensor([y]))[0, 0].flatten()[:780].sum()
+            conditional.pixel_log_probs(model, prefix, nothing, torch.tensor([y]))[0, 0].flatten()[:780].sum()
             for y in range(10)
         ]
     marginal = torch.logsumexp(PRIOR.log() + torch.stack(head), 0)
@@ -80,14 +86,14 @@ def test_a_label_mixture_sample_is_the_told_sample_of_its_drawn_digit():
     """sample_label_mixture draws y ~ pi, then x from the network told y: with the same generator, the same digits
     and bit for bit the images sample_told draws for them; told other digits, other images."""
     model = told_model()
-    images, labels = sampling.sample_label_mixture(model, 6, PRIOR, generator=torch.Generator().manual_seed(3))
+    images, labels = sampler.sample_label_mixture(model, 6, PRIOR, generator=torch.Generator().manual_seed(3))
     g = torch.Generator().manual_seed(3)
     expected_labels = torch.multinomial(PRIOR, 6, replacement=True, generator=g)
     assert torch.equal(labels, expected_labels)
-    assert torch.equal(images, sampling.sample_told(model, expected_labels, generator=g))
+    assert torch.equal(images, sampler.sample_told(model, expected_labels, generator=g))
     g = torch.Generator().manual_seed(3)
     torch.multinomial(PRIOR, 6, replacement=True, generator=g)
-    assert not torch.equal(images, sampling.sample_told(model, (expected_labels + 5) % 10, generator=g))
+    assert not torch.equal(images, sampler.sample_told(model, (expected_labels + 5) % 10, generator=g))
     assert ((images == 0) | (images == 1)).all() and images.shape == (6, 1, 28, 28)
 
 
@@ -109,8 +115,8 @@ def test_the_told_digit_reaches_the_first_pixel_through_its_map():
 
 
 def test_sample_told_refuses_a_plain_pixelcnn():
-    with pytest.raises(ValueError, match="conditional PixelCNN"):
-        sampling.sample_told(PixelCNN(PixelCNNConfig(channels=4, n_blocks=1, condition_channels=0)), torch.tensor([1]))
+    with pytest.raises(ValueError, match="ConditionalPixelCNN"):
+        sampler.sample_told(PixelCNN(PixelCNNConfig(channels=4, n_blocks=1)), torch.tensor([1]))
 
 
 # ------------------------------------------------------------------------------------------------------ Real NVP
@@ -160,7 +166,7 @@ def test_digit_base_flow_density_is_the_formula_and_integrates_to_one():
     """log p(v) = log sum_y pi(y) N(f(v); mu_y, sigma_y^2) + log|det df/dv| (the Jacobian from autograd), and in
     2-D its exp integrates to 1 over the plane (a grid sum)."""
     flow, base = two_d_flow(), three_components()
-    model = DigitBaseFlow(flow, base)
+    model = Flow(flow, base)
     assert integral_over_grid(model.log_prob, half_width=20.0, steps=1601) == pytest.approx(1.0, abs=1e-4)
     v = torch.randn(4, 2)
     for n in range(4):
@@ -173,15 +179,16 @@ def test_digit_base_flow_density_is_the_formula_and_integrates_to_one():
         )
         expected = q.log() + torch.linalg.slogdet(jacobian)[1]
         assert model.log_prob(v[n : n + 1]).item() == pytest.approx(expected.item(), abs=1e-4)
-        given = model.log_prob_given(v[n : n + 1], torch.tensor([1]))
+        z_n, log_det = model.transform(v[n : n + 1])  # log p(v | y = 1): component 1 alone
+        given = model.base.component_log_prob(z_n)[:, 1] + log_det
         one = torch.distributions.Normal(base.means[1], base.log_scales[1].exp()).log_prob(z).sum()
         assert given.item() == pytest.approx((one + torch.linalg.slogdet(jacobian)[1]).item(), abs=1e-4)
 
 
-def small_realnvp() -> RealNVP:
+def small_realnvp() -> Flow:
     torch.manual_seed(2)
-    model = RealNVP(RealNVPConfig(n_couplings=2, hidden=16))
-    for coupling in model.flow.transforms:
+    model = real_nvp(RealNVPConfig(n_couplings=2, hidden=16))
+    for coupling in model.transform.couplings.transforms:
         torch.nn.init.normal_(coupling.net[-1].weight, std=0.01)
     return model.eval()
 
@@ -189,7 +196,7 @@ def small_realnvp() -> RealNVP:
 def test_one_standard_component_is_the_plain_flow():
     flow = small_realnvp()
     v = realnvp.dequantize(torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8), torch.Generator().manual_seed(0))
-    plain = DigitBaseFlow(flow, DiagonalGaussianMixture.standard(784))
+    plain = Flow(flow.transform, DiagonalGaussianMixture.standard(784))
     with torch.no_grad():
         assert torch.allclose(plain.log_prob(v), flow.log_prob(v), rtol=1e-6, atol=1e-3)
 
@@ -199,14 +206,19 @@ def test_a_sample_told_digit_y_comes_from_component_y():
     components, every latent is most likely under the component it was told."""
     base = DiagonalGaussianMixture(3.0 * torch.randn(10, 784), 0.1 * torch.randn(10, 784), torch.full((10,), 0.1))
     labels = torch.tensor([0, 3, 3, 9, 5])
-    assert torch.equal(base.sample(labels, 0.0), base.means[labels])
-    z = base.sample(labels, 1.0, torch.Generator().manual_seed(1))
+    assert torch.equal(base.sample_components(labels, 0.0), base.means[labels])
+    z = base.sample_components(labels, 1.0, torch.Generator().manual_seed(1))
     assert torch.equal(base.component_log_prob(z).argmax(1), labels)
     flow = small_realnvp()
-    model = DigitBaseFlow(flow, base)
-    assert torch.equal(model.sample_labelled(labels, 0.0), flow.images(base.means[labels]))
-    drawn = model.sample(200, 1.0, torch.Generator().manual_seed(2))
+    model = Flow(flow.transform, base)
+    with torch.no_grad():
+        mode_images = realnvp.to_images(flow.transform.inverse(base.means[labels])[0])
+    assert torch.equal(digit_base.sample_told(model, labels, 0.0), mode_images)
+    drawn = realnvp.sample(model, 200, 1.0, torch.Generator().manual_seed(2))
     assert drawn.dtype == torch.uint8 and drawn.shape == (200, 1, 28, 28)
+    told, drawn_labels = digit_base.sample_with_labels(model, 200, 1.0, torch.Generator().manual_seed(2))
+    assert torch.equal(told, drawn)  # the same draws: y ~ pi, then z ~ N(mu_y, T^2 sigma_y^2)
+    assert drawn_labels.shape == (200,) and ((drawn_labels >= 0) & (drawn_labels <= 9)).all()
 
 
 def test_fit_digit_base_is_the_per_digit_mean_and_variance_of_the_latents():
@@ -221,7 +233,7 @@ def test_fit_digit_base_is_the_per_digit_mean_and_variance_of_the_latents():
 
     noise = generator("base-fit", 0)
     with torch.no_grad():
-        z = torch.cat([flow(realnvp.dequantize(chunk, noise))[0] for chunk in images.split(16)])
+        z = torch.cat([flow.transform(realnvp.dequantize(chunk, noise))[0] for chunk in images.split(16)])
     for y in (0, 4, 9):
         assert torch.allclose(base.means[y], z[labels == y].mean(0), atol=1e-4)
         assert torch.allclose(

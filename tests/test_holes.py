@@ -7,8 +7,9 @@ import math
 import pytest
 import torch
 
-from asgn2 import pixelcnn, recogniser
+from asgn2 import conditional, recogniser
 from asgn2.holes import HOLE_KINDS, SEEN, UNSEEN, _brush_strokes, hole_mask, training_holes
+from asgn2.pixelcnn import PixelCNNConfig
 
 
 @pytest.mark.parametrize("kind", HOLE_KINDS)
@@ -42,6 +43,8 @@ def test_training_family_is_broad_and_reproducible():
     assert 0.18 < every.float().mean() < 0.32  # about p_all of them: every pixel a hole
     assert (fraction[~every] > 0).all() and fraction[~every].std() > 0.1  # the rest: holes of many sizes
     assert training_holes(10, p_all=1.0).logical_not().all()
+    default = (~training_holes(600, torch.Generator().manual_seed(0))).flatten(1).all(1).float().mean()
+    assert 0.42 < default < 0.58  # the default p_all is 0.5
     with pytest.raises(ValueError, match="probability"):
         training_holes(2, p_all=1.5)
 
@@ -96,13 +99,13 @@ def test_training_losses_draw_holes_with_their_p_all(monkeypatch):
     images = torch.randint(0, 256, (200, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     labels = torch.randint(0, 10, (200,), generator=torch.Generator().manual_seed(1))
     torch.manual_seed(0)
-    config = pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4, condition_channels=4)
-    model = pixelcnn.PixelCNN(config)
+    config = PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4)
+    model = conditional.ConditionalPixelCNN(config, conditional.ConditionConfig(channels=4))
     seen = []
     model.condition.recognise.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[1]))
     for p_all in (0.9, 0.1):
         seen.clear()
-        pixelcnn.pixelcnn_loss(model, (images, labels), p_all_holes=p_all, p_label_fed=0.5)
+        conditional.conditional_loss(model, (images, labels), p_all_holes=p_all, p_label_fed=0.5)
         every = (~seen[0]).flatten(1).all(1).float().mean().item()
         assert abs(every - p_all) < 0.08, p_all
     net = recogniser.Recogniser(4)

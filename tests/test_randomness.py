@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from asgn2 import pixelcnn, realnvp
+from asgn2.data import eval_binarization
 from asgn2.randomness import STREAMS, generator, stream_seed
 from asgn2.training import TrainConfig, train
 
@@ -49,7 +50,7 @@ CONFIG = TrainConfig(epochs=2, batch_size=32, seed=0)
 
 
 def test_realnvp_test_noise_is_not_training_noise(drawn):
-    model = realnvp.RealNVP(realnvp.RealNVPConfig(n_couplings=2, hidden=8))
+    model = realnvp.real_nvp(realnvp.RealNVPConfig(n_couplings=2, hidden=8))
     train(model, realnvp.realnvp_loss, IMAGES, CONFIG)
     training_noise = list(drawn)
     drawn.clear()
@@ -60,13 +61,11 @@ def test_realnvp_test_noise_is_not_training_noise(drawn):
 
 
 def test_pixelcnn_eval_binarization_is_not_training_binarization(drawn):
-    model = pixelcnn.PixelCNN(
-        pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, head_channels=4, kernel_size=3, condition_channels=0)
-    )
-    train(model, pixelcnn.pixelcnn_loss, (IMAGES, torch.zeros(IMAGES.shape[0], dtype=torch.long)), CONFIG)
+    model = pixelcnn.PixelCNN(pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, head_channels=4, kernel_size=3))
+    train(model, pixelcnn.pixelcnn_loss, IMAGES, CONFIG)
     training_noise = list(drawn)
     drawn.clear()
     for seed in range(3):
-        pixelcnn.eval_binarization(IMAGES, seed)
+        eval_binarization(IMAGES, seed)
     assert len(training_noise) == 4 and len(drawn) == 3
     assert not shares_a_row(training_noise, drawn)

@@ -3,10 +3,13 @@ the conditional PixelCNN."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
-from asgn2 import pixelcnn
+from asgn2 import conditional, data
+from asgn2.conditional import ConditionalSpec, ConditionConfig
 from asgn2.holes import hole_mask
 from asgn2.pixelcnn import PixelCNNConfig, PixelCNNSpec
 from asgn2.recogniser import Recogniser, RecogniserSpec, accuracy, train_recogniser
@@ -31,18 +34,18 @@ def test_recogniser_learns_and_the_pixelcnn_keeps_it_frozen(mnist_train, mnist_t
     recogniser, history = train_recogniser(spec, mnist_train, mnist_test)
     top = history.evals[-1]["top_half_accuracy"]
     assert top > 0.3 and top == pytest.approx(accuracy(recogniser, mnist_test[0][:2000], mnist_test[1][:2000]))
-    pcnn_spec = PixelCNNSpec(
+    pcnn_spec = ConditionalSpec(
         "test",
-        PixelCNNConfig(
-            channels=8, n_blocks=1, kernel_size=3, head_channels=8, condition_channels=4, recogniser_width=8
-        ),
+        PixelCNNConfig(channels=8, n_blocks=1, kernel_size=3, head_channels=8),
+        ConditionConfig(channels=4, recogniser_width=8),
         TrainConfig(max_steps=5, batch_size=32, lr=3e-3),
+        recogniser=spec,
         p_all_holes=0.5,
         p_label_fed=0.5,
-        recogniser=spec,
         eval_images=100,
     )
-    model, _ = pixelcnn.train_pixelcnn(pcnn_spec, mnist_train, mnist_test)
+    model, _ = conditional.train_conditional(pcnn_spec, mnist_train, mnist_test)
+    assert not any(p.requires_grad for p in model.condition.recognise.parameters())
     for frozen, trained in zip(model.condition.recognise.parameters(), recogniser.parameters(), strict=True):
         assert torch.equal(frozen, trained)  # loaded from the cached recogniser, not changed by PixelCNN training
 
@@ -52,7 +55,7 @@ def test_accuracy_counts_the_digits_named_right():
     torch.manual_seed(0)
     model = Recogniser(8)
     images = torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8)
-    x = pixelcnn.eval_binarization(images)
+    x = data.eval_binarization(images)
     known = hole_mask("left", 6)
     with torch.no_grad():
         named = [int(model(x[i : i + 1], known[i : i + 1]).argmax()) for i in range(6)]
@@ -66,10 +69,20 @@ def test_recogniser_refuses_images_that_are_not_28_by_28():
 
 
 def test_spec_checks_the_recogniser():
+    """A conditional spec's recogniser must be as wide as the one in its conditioning network (its default one is);
+    a plain spec has no recogniser at all."""
     spec = RecogniserSpec("test", TrainConfig(), width=8)
     with pytest.raises(ValueError, match="recogniser_width"):
-        PixelCNNSpec("t", PixelCNNConfig(condition_channels=4), TrainConfig(), recogniser=spec)
-    with pytest.raises(ValueError, match="needs a recogniser spec"):
-        PixelCNNSpec("t", PixelCNNConfig(condition_channels=4), TrainConfig())
-    with pytest.raises(ValueError, match="a plain one none"):
-        PixelCNNSpec("t", PixelCNNConfig(condition_channels=0, recogniser_width=8), TrainConfig(), recogniser=spec)
+        ConditionalSpec("t", PixelCNNConfig(), ConditionConfig(channels=4), TrainConfig(), recogniser=spec)
+    with pytest.raises(ValueError, match="recogniser_width"):
+        ConditionalSpec("t", PixelCNNConfig(), ConditionConfig(channels=4, recogniser_width=8), TrainConfig())
+    fitting = ConditionalSpec(
+        "t", PixelCNNConfig(), ConditionConfig(recogniser_width=8), TrainConfig(), recogniser=spec
+    )
+    assert fitting.recogniser.width == fitting.condition.recogniser_width == 8
+    default = ConditionalSpec("t")
+    assert default.recogniser.width == default.condition.recogniser_width
+    assert "recogniser" not in {f.name for f in dataclasses.fields(PixelCNNSpec)}
+    for p_all_holes, p_label_fed in ((1.5, 0.5), (0.5, -0.1)):
+        with pytest.raises(ValueError, match=r"must be in \[0, 1\]"):
+            ConditionalSpec("t", p_all_holes=p_all_holes, p_label_fed=p_label_fed)

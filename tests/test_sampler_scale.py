@@ -1,7 +1,8 @@
 """The cached sampler equals the naive one exactly at the size real evaluations sample (hundreds of rows: 300 here,
 past the 256 rows at which `_ActivationCache._conv_at` switches from one matrix product per window to one per kernel
-row), for raster and for conditional sampling told a digit per completion, with both kernel sizes that profiles use
-in the mask-B layers (3 and 5)."""
+row), for raster sampling (of the plain PixelCNN and of the conditional one used as a plain PixelCNN) and for
+conditional sampling told a digit per completion, with both kernel sizes that profiles use in the mask-B layers (3
+and 5). The naive sampler is the definition, `pixelcnn.inpaint` (of `conditional.Told` for conditional sampling)."""
 
 from __future__ import annotations
 
@@ -9,23 +10,27 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from asgn2 import sampling
+from asgn2 import pixelcnn, sampler
+from asgn2.conditional import ConditionalPixelCNN, ConditionConfig, Told
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
 from asgn2.runtime import intra_op_threads
-from asgn2.sampling import sample_and_score, sample_holes, sample_holes_naive
+from asgn2.sampler import sample_and_score, sample_holes
 
 REPEATS = 100  # completions of each of 3 images: 300 rows
 
 
-def model_with_kernel(kernel_size: int) -> PixelCNN:
+def model_with_kernel(kernel_size: int, conditional: bool = True) -> PixelCNN:
+    """A conditional PixelCNN, or with `conditional=False` a plain one of the same network sizes."""
     torch.manual_seed(kernel_size)
-    config = PixelCNNConfig(
-        channels=8, n_blocks=2, kernel_size=kernel_size, head_channels=8, condition_channels=4, recogniser_width=4
-    )
-    model = PixelCNN(config)
+    config = PixelCNNConfig(channels=8, n_blocks=2, kernel_size=kernel_size, head_channels=8)
+    if not conditional:
+        model = PixelCNN(config)
+    else:
+        model = ConditionalPixelCNN(config, ConditionConfig(channels=4, recogniser_width=4))
     for p in model.parameters():
         p.data.normal_(0, 0.3)  # logits of hole pixels in the 0.2 to 0.9 range: every draw is a coin
-    model.condition.embed.weight.data *= 20  # and the told digit matters
+    if conditional:
+        model.condition.embed.weight.data *= 20  # and the told digit matters
     return model.eval()
 
 
@@ -56,13 +61,14 @@ def one_thread():
         yield
 
 
+@pytest.mark.parametrize("model", ["plain", "conditional"])
 @pytest.mark.parametrize("kernel_size", [3, 5])
-def test_raster_sampling_and_scores_equal_the_naive_sampler_at_300_rows(kernel_size):
-    model, (x, known) = model_with_kernel(kernel_size), images_and_holes()
+def test_raster_sampling_and_scores_equal_the_naive_sampler_at_300_rows(kernel_size, model):
+    model, (x, known) = model_with_kernel(kernel_size, conditional=model == "conditional"), images_and_holes()
     rows, known_rows = x.repeat_interleave(REPEATS, 0), known.repeat_interleave(REPEATS, 0)
-    assert sampling.chunk_rows(model, rows, REPEATS) >= rows.shape[0] >= 256  # one chunk, on the large-batch path
+    assert sampler.chunk_rows(model, rows, REPEATS) >= rows.shape[0] >= 256  # one chunk, on the large-batch path
     fast, log_observed = sample_and_score(model, x, known, generator=torch.Generator().manual_seed(7), repeats=REPEATS)
-    naive = sample_holes_naive(model, rows, known_rows, generator=torch.Generator().manual_seed(7))
+    naive = pixelcnn.inpaint(model, rows, known_rows, generator=torch.Generator().manual_seed(7))
     assert torch.equal(fast, naive)
     assert varies(fast, known)
     with torch.no_grad():  # sir's weight: the log-likelihood of the observed pixels, from one pass of the network
@@ -75,12 +81,12 @@ def test_conditional_sampling_told_labels_equals_the_naive_sampler_at_300_rows(k
     model, (x, known) = model_with_kernel(kernel_size), images_and_holes()
     rows, known_rows = x.repeat_interleave(REPEATS, 0), known.repeat_interleave(REPEATS, 0)
     labels = torch.randint(-1, 10, (rows.shape[0],), generator=torch.Generator().manual_seed(1))  # -1: none told
-    assert sampling.chunk_rows(model, rows) >= rows.shape[0] >= 256
+    assert sampler.chunk_rows(model, rows) >= rows.shape[0] >= 256
     fast = sample_holes(
         model, x, known, generator=torch.Generator().manual_seed(7), conditional=True, repeats=REPEATS, labels=labels
     )
-    naive = sample_holes_naive(
-        model, rows, known_rows, generator=torch.Generator().manual_seed(7), conditional=True, labels=labels
+    naive = pixelcnn.inpaint(
+        Told(model, known_rows, labels), rows, known_rows, generator=torch.Generator().manual_seed(7)
     )
     assert torch.equal(fast, naive) and varies(fast, known)
     untold = sample_holes(

@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from asgn2.cache import fit_or_load
 from asgn2.checkpoints import Checkpoint, DamagedCheckpointError, SpecMismatchError, load_checkpoint, save_checkpoint
+from asgn2.runs import fit_or_load
 from asgn2.training import NonFiniteLossError, TrainConfig, lr_factor, run_progress, train
 
 
@@ -39,14 +39,26 @@ def checkpoint(path, config: TrainConfig = CONFIG) -> Checkpoint:
     return Checkpoint(path, {"model": "tiny", "train": dataclasses.asdict(config)})
 
 
-def test_resume_equals_uninterrupted(tmp_path):
+def test_resume_equals_uninterrupted(tmp_path, capsys):
     data = make_data()  # 6 steps per epoch, 24 in all: the pause at 10 falls inside epoch 2
     straight = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=checkpoint(tmp_path / "a.pt"))
 
-    first = train(make_model(0), noisy_loss, data, CONFIG, checkpoint=checkpoint(tmp_path / "b.pt"), pause_at_step=10)
-    assert first.steps == 10 and not first.done
+    calls = {"n": 0}
+
+    def interrupted_at_step_11(model, batch):  # Ctrl-C during step 11: the checkpoint holds the 10 steps done
+        calls["n"] += 1
+        if calls["n"] == 11:
+            raise KeyboardInterrupt
+        return noisy_loss(model, batch)
+
+    with pytest.raises(KeyboardInterrupt):
+        train(make_model(0), interrupted_at_step_11, data, CONFIG, checkpoint=checkpoint(tmp_path / "b.pt"))
+    first = load_checkpoint(tmp_path / "b.pt")["history"]
+    assert len(first["step_loss"]) == 10 and not first["stopped_by"]
     resumed_model = make_model(123)  # different initial weights: everything must come from the checkpoint
+    capsys.readouterr()
     resumed = train(resumed_model, noisy_loss, data, CONFIG, checkpoint=checkpoint(tmp_path / "b.pt"))
+    assert "resuming from step 10 of" in capsys.readouterr().out  # a resumed run says so, and from where
 
     assert resumed.done and resumed.steps == straight.steps == 24 and resumed.stopped_by == "steps"
     assert resumed.step_loss == straight.step_loss

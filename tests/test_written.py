@@ -22,7 +22,7 @@ import torch
 
 from asgn2.divergences import js_divergence, kl_divergence
 from asgn2.fid import fid
-from asgn2.flows import Composite, Logit, Scale, standard_normal_log_prob
+from asgn2.flows import Composite, Logit, Scale, StandardNormal
 from asgn2.latent_bayes import (
     decode_all,
     discriminative_nll,
@@ -190,7 +190,7 @@ def _flow_log_terms(flow: Composite, x: torch.Tensor) -> tuple[torch.Tensor, tor
     """(log Q(f(x)), log|det J_f(x)|), both (N,), from the project's forward pass and base density."""
     with torch.no_grad():
         z, log_det = flow(x)
-    return standard_normal_log_prob(z), log_det
+    return StandardNormal(z.shape[1]).log_prob(z), log_det
 
 
 def test_q2_scalar_density_of_a_project_flow_integrates_to_one():

@@ -1,16 +1,15 @@
-"""Sampling a PixelCNN pixel by pixel in raster order: unconditional samples, and the hole pixels of inpainting.
+"""Beyond programming Q1: a faster implementation of the same raster-order sampling, and what draws through it.
 
-`known` is a bool tensor (N, 1, H, W), True where a pixel is observed; a sampler draws the others (the hole) in
-raster order and returns observed pixels bit for bit. With `conditional=True` a conditional PixelCNN draws from
-p(x_i | x_<i, x_observed, y) (every visible pixel), told the digit y of each completion by `labels` (or, untold,
-with the recogniser's probabilities in its place); otherwise from p(x_i | x_<i) (what lies before the pixel only).
-`inpainting.label_mixture` draws y from the recogniser and then calls this.
-
-`sample_holes_naive` is the definition: the whole network on the whole image once per hole pixel. `sample_holes`
-gives the same samples for the same generator (tested) and caches every layer's activations (the route of Fast
+`pixelcnn.inpaint` is the definition: the whole network on the whole image once per hole pixel. `sample_holes` gives
+the same samples for the same generator (tested) and caches every layer's activations (the route of Fast
 PixelCNN++, Ramachandran et al. 2017): rows above the current pixel are final, and a new pixel changes nothing at
 or left of itself in its own row, so each step computes one new position per layer instead of the whole network.
-How it is run (rows at a time, CPU threads) is performance machinery, kept in `sample_and_score`'s helpers.
+
+`known` is a bool tensor (N, 1, H, W), True where a pixel is observed; a sampler draws the others (the hole) in
+raster order and returns observed pixels bit for bit. With `conditional=True` a `conditional.ConditionalPixelCNN`
+draws from p(x_i | x_<i, x_observed, y) (every visible pixel), told the digit y of each completion by `labels` (or,
+untold, with the recogniser's probabilities in its place); otherwise from p(x_i | x_<i) (what lies before the pixel
+only). How it is run (rows at a time, CPU threads) is performance machinery, kept in `sample_and_score`'s helpers.
 """
 
 from __future__ import annotations
@@ -21,13 +20,15 @@ import functools
 import torch
 import torch.nn.functional as F
 
+from .conditional import ConditionalPixelCNN, check_label_prior, stage_outputs
 from .data import IMAGE_SHAPE
 from .pixelcnn import MaskedConv2d, PixelCNN, check_binary_images, check_known_mask
 from .runtime import intra_op_threads
 
-# A step's operations below this many multiply-adds (all rows together) run on one CPU thread: a second thread buys
-# nothing there and costs a wait at every one of the step's ~50 small operations, a long one when the other core is
-# busy (benchmarks/RESULTS.md#sampler-speed).
+# A step's operations below this many multiply-adds (all rows together) run on one CPU thread. On an idle machine a
+# second thread is about as fast (benchmarks/RESULTS.md#sampler-speed: 0.124 s vs 0.114 s threaded for the plain
+# raster step, 0.128 s vs 0.151 s for the conditional one), but every one of the step's ~50 small operations then
+# waits for the other core, a long wait when that core is busy (`python benchmarks/bench_sampler.py speed --busy 1`).
 SERIAL_STEP_MACS = 8_000_000
 
 
@@ -44,8 +45,8 @@ def _uniforms(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tenso
 
 
 def _condition(model: PixelCNN, known: torch.Tensor, conditional: bool) -> torch.Tensor | None:
-    if conditional and not model.conditional:
-        raise ValueError("conditional sampling needs a conditional PixelCNN (condition_channels > 0)")
+    if conditional and not isinstance(model, ConditionalPixelCNN):
+        raise ValueError("conditional sampling needs a conditional.ConditionalPixelCNN")
     return known if conditional else None
 
 
@@ -72,7 +73,8 @@ class _ActivationCache:
         self.convs: list[MaskedConv2d] = [model.input] + [block.conv for block in model.blocks]
         self.kernels = [self._kernel(conv) for conv in self.convs]
         n, _, height, width = x.shape
-        features = model.condition_features(x, known, labels)
+        conditioned = isinstance(model, ConditionalPixelCNN)  # untold and nothing observed, still a position bias
+        features = model.condition_features(x, known, labels) if conditioned else None
         self.features = None if features is None else features.permute(0, 2, 3, 1).contiguous()  # (N, H, W, C_c)
         if features is not None:  # the stage biases at one position: features @ W + b, split into the stages
             self.condition = (model.condition_bias.weight[:, :, 0, 0].t(), model.condition_bias.bias)
@@ -100,7 +102,7 @@ class _ActivationCache:
 
     def _fill_prefix(self, x: torch.Tensor, features: torch.Tensor | None) -> None:
         """Every layer's input on the rows of x (the rows above the first hole), and their log p."""
-        outputs = self.model.stage_outputs(x, features)
+        outputs = stage_outputs(self.model, x, features)
         for buffer, conv, h in zip(self.buffers[1:], self.convs[1:], outputs[:-1], strict=True):
             left = conv.kernel_size[1] // 2  # block k's convolution reads ReLU(the output of stage k - 1)
             buffer[:, conv.rows_above : conv.rows_above + x.shape[2], left : left + x.shape[3]] = F.relu(h).permute(
@@ -187,7 +189,8 @@ def sample_and_score(
     model gives each completion's *observed* pixels, sum over observed i of log p(x_i | x_<i) (N * repeats,): the
     importance weight of a raster completion for sampling-importance-resampling.
 
-    Same completions as `sample_holes_naive` on `x.repeat_interleave(repeats, 0)`. `labels` (N * repeats,), with
+    Same completions as the definition, `pixelcnn.inpaint` (with `conditional`: of `conditional.Told`), on
+    `x.repeat_interleave(repeats, 0)`. `labels` (N * repeats,), with
     `conditional`: the digit each completion is told to be.
     """
     check_known(x, known)
@@ -297,32 +300,9 @@ def sample_holes(
 
 
 @torch.no_grad()
-def sample_holes_naive(
-    model: PixelCNN,
-    x: torch.Tensor,
-    known: torch.Tensor,
-    *,
-    generator: torch.Generator | None = None,
-    conditional: bool = False,
-    labels: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """The definition of raster-order sampling: for each hole pixel in raster order, the whole network on the whole
-    image, then x_i ~ Bernoulli(sigmoid(logit_i)). x, known (N, 1, H, W) -> the completed images (N, 1, H, W)."""
-    check_known(x, known)
-    model.eval()
-    x, hole, u = x.clone(), ~known, _uniforms(x, generator)
-    condition = _condition(model, known, conditional)
-    for index in hole[:, 0].any(0).flatten().nonzero().flatten().tolist():
-        r, c = divmod(index, x.shape[3])
-        p = torch.sigmoid(model(x, condition, labels)[:, 0, r, c])
-        draw = (u[:, 0, r, c] < p).to(x.dtype)
-        x[:, 0, r, c] = torch.where(hole[:, 0, r, c], draw, x[:, 0, r, c])
-    return x
-
-
-@torch.no_grad()
 def sample(model: PixelCNN, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-    """n unconditional samples, float {0, 1} (n, 1, 28, 28): inpainting with every pixel a hole."""
+    """n samples x ~ p(x), float {0, 1} (n, 1, 28, 28): `pixelcnn.sample` with the cached sampler (the same
+    samples for the same generator)."""
     if n < 1:
         raise ValueError(f"n must be a positive number of samples, got {n}")
     return sample_holes(model, *_nothing_observed(model, n), generator=generator)
@@ -338,8 +318,8 @@ def _nothing_observed(model: PixelCNN, n: int) -> tuple[torch.Tensor, torch.Tens
 def sample_told(model: PixelCNN, labels: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
     """One sample of p(x | y) per told digit y in `labels` (n,): float {0, 1} (n, 1, 28, 28), every pixel a hole of
     a conditional PixelCNN told y (a class-conditional PixelCNN)."""
-    if not model.conditional:
-        raise ValueError("sampling told digits needs a conditional PixelCNN (condition_channels > 0)")
+    if not isinstance(model, ConditionalPixelCNN):
+        raise ValueError("sampling told digits needs a conditional.ConditionalPixelCNN")
     x, nothing = _nothing_observed(model, labels.shape[0])
     return sample_holes(model, x, nothing, generator=generator, conditional=True, labels=labels.to(x.device))
 
@@ -352,5 +332,6 @@ def sample_label_mixture(
     x ~ p(x | y) by `sample_told`. Returns the images (n, 1, 28, 28) and the digit each was told (n,)."""
     if n < 1:
         raise ValueError(f"n must be a positive number of samples, got {n}")
+    check_label_prior(label_prior)
     labels = torch.multinomial(label_prior, n, replacement=True, generator=generator)
     return sample_told(model, labels, generator=generator), labels
