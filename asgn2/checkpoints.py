@@ -22,6 +22,10 @@ class SpecMismatchError(ValueError):
     """A checkpoint was written for another run specification than the one asked for."""
 
 
+class CheckpointWriteError(OSError):
+    """A checkpoint could not be written (a full disk, say); the previous checkpoint, if any, is intact."""
+
+
 class DamagedCheckpointError(RuntimeError):
     """A checkpoint file exists but cannot be read (truncated or corrupted, say by a full disk or a copy cut short)."""
 
@@ -62,6 +66,14 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as error:  # torch reports a full disk as a RuntimeError ("unexpected pos ...")
+        Path(tmp).unlink(missing_ok=True)
+        before = "the previous checkpoint there is intact" if path.is_file() else "no checkpoint was there before"
+        raise CheckpointWriteError(
+            f"could not write the checkpoint {path.resolve()} ({type(error).__name__}: {error}); {before}. Is the "
+            f"disk full? Free space on it, or set ASGN2_CHECKPOINTS to a folder on another disk, and run again: "
+            "training resumes from the last checkpoint written."
+        ) from error
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

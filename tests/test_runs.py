@@ -1,12 +1,13 @@
-"""What a saved run is reused for: only the same spec, trained in the same precision and device class."""
+"""What a saved run is reused for: only the same spec, trained in the same precision and device class; and faults
+answered with what happened, where, and what to do."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from asgn2 import pixelcnn, runs
-from asgn2.checkpoints import SpecMismatchError, load_checkpoint
+from asgn2 import digit_base, pixelcnn, runs
+from asgn2.checkpoints import CheckpointWriteError, SpecMismatchError, load_checkpoint, save_checkpoint
 from asgn2.training import TrainConfig
 
 CONFIG = pixelcnn.PixelCNNConfig(channels=4, n_blocks=1, kernel_size=3, head_channels=4)
@@ -28,3 +29,34 @@ def test_a_checkpoint_records_the_precision_that_trained_it_and_serves_no_other(
     monkeypatch.setenv("ASGN2_BF16", "1")  # now the run would train in bf16: the float32 model is not served
     with pytest.raises(SpecMismatchError, match=r"precision: 'float32' -> 'bfloat16'"):
         pixelcnn.train_pixelcnn(spec, images(16, 0), images(8, 1))
+
+
+def test_a_full_disk_names_the_checkpoint_and_what_to_do(monkeypatch, tmp_path):
+    """torch reports a full disk as "[enforce fail at inline_container.cc:672] unexpected pos ..."; the answer says
+    which file, that the previous one is intact, and what to do; nothing half-written is left."""
+    path = tmp_path / "run.pt"
+    save_checkpoint({"value": torch.tensor(1.0)}, path)
+
+    def full_disk(*args, **kwargs):
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64128 vs 64024")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(CheckpointWriteError, match=r"run\.pt .*previous checkpoint there is intact.*disk full"):
+        save_checkpoint({"value": torch.tensor(2.0)}, path)
+    monkeypatch.undo()
+    assert load_checkpoint(path)["value"].item() == 1.0 and [p.name for p in tmp_path.iterdir()] == ["run.pt"]
+
+
+def test_a_label_prior_with_a_nan_is_refused_plainly():
+    from asgn2 import conditional
+
+    prior = torch.full((10,), 0.1)
+    prior[3] = float("nan")
+    with pytest.raises(ValueError, match="label_prior must be finite"):
+        conditional.check_label_prior(prior)
+
+
+def test_a_digit_outside_0_to_9_is_refused_plainly():
+    base = digit_base.DiagonalGaussianMixture(torch.zeros(10, 4), torch.zeros(10, 4), torch.full((10,), 0.1))
+    with pytest.raises(ValueError, match=r"component indices 0\.\.9"):
+        base.sample_components(torch.tensor([2, 11]))
