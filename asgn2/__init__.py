@@ -1,9 +1,10 @@
 """asgn2: reference solution to Assignment 2, Explicit Methods for Generation.
 
-Programming Q1: `pixelcnn` (the masked CNN, plain and conditional), `sampling` (the cached raster-order sampler),
-`holes`, `inpainting`, `inpainting_eval`. Programming Q2: `flows`, `realnvp`. Written questions: `latent_bayes`,
-`divergences`, `fid`. Shared: `data`, `classifier`, `training`, `checkpoints`, `cache`, `randomness`, `runtime`,
-`profiles`, `metrics`, `display`, `submit`, `report`, `cli`.
+The answers, each readable alone: programming Q1 `pixelcnn`; programming Q2 `flows`, `realnvp`; written Q1, Q3, Q4
+`latent_bayes`, `divergences`, `fid`. Beyond the questions, built on the answers: `conditional`, `recogniser`,
+`holes`, `sampler`, `inpainting` (Q1); `digit_base` (Q2). Evaluation: `inpainting_eval`, `realnvp_eval`,
+`sample_scores`, `classifier`. Infrastructure: `data`, `randomness`, `training`, `runs`, `checkpoints`, `profiles`,
+`runtime`, `metrics`, `published`, `display`, `report`, `discussion`, `submit`, `cli`.
 """
 
 __version__ = "0.1.0"

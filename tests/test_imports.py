@@ -58,3 +58,10 @@ def test_the_graph_is_read_as_python_reads_it():
     assert {"data", "runs", "training"} <= imports("pixelcnn")
     assert {"pixelcnn", "recogniser", "holes", "runs"} <= imports("conditional")
     assert "conditional" in imports("sampler")
+
+
+def test_the_package_docstring_names_every_module():
+    import asgn2
+
+    modules = {path.stem for path in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    assert sorted(m for m in modules if f"`{m}`" not in asgn2.__doc__) == []
