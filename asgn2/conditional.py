@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import pixelcnn
 from .data import eval_binarization, fresh_binarization
 from .holes import training_holes
 from .pixelcnn import (
@@ -179,7 +180,7 @@ def pixel_log_probs(
     labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """log p(x_i | x_<i, x_observed, y) of every pixel, (N, 1, H, W)."""
-    return -F.binary_cross_entropy_with_logits(model(x, known, labels), x, reduction="none")
+    return pixelcnn.pixel_log_probs(Told(model, known, labels), x)
 
 
 def hole_log_prob(
@@ -194,8 +195,7 @@ def raster_hole_log_prob(model: PixelCNN, x: torch.Tensor, known: torch.Tensor) 
     """log p(x_hole | x_before) in nats, (N,), of a model used as a plain PixelCNN (`model(x)`, nothing observed):
     the raster-order likelihood of the hole given the pixels before each hole pixel only."""
     check_known_mask(x, known)
-    log_p = -F.binary_cross_entropy_with_logits(model(x), x, reduction="none")
-    return (log_p * ~known).flatten(1).sum(1)
+    return (pixelcnn.pixel_log_probs(model, x) * ~known).flatten(1).sum(1)
 
 
 def told_log_probs(model: ConditionalPixelCNN, x: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
@@ -228,16 +228,24 @@ def label_mixture_log_prob(model: ConditionalPixelCNN, x: torch.Tensor, label_pr
     return torch.logsumexp(label_prior.log().to(x) + told_log_probs(model, x, nothing), dim=1)
 
 
-@torch.no_grad()
 def mixture_nll_per_image(
     model: ConditionalPixelCNN, binary_images: torch.Tensor, label_prior: torch.Tensor, batch_size: int = 100
 ) -> torch.Tensor:
-    """-log p(x) of the label mixture (`label_mixture_log_prob`) in nats, (N,), of binary images (N, 1, 28, 28)."""
-    model.eval()
-    device = next(model.parameters()).device
-    prior = label_prior.to(device)
-    chunks = binary_images.split(batch_size)
-    return torch.cat([-label_mixture_log_prob(model, chunk.to(device), prior).cpu() for chunk in chunks])
+    """-log p(x) of the label mixture (`label_mixture_log_prob`) in nats, (N,), of binary images (N, 1, 28, 28):
+    `pixelcnn.nll_per_image` of the mixture."""
+    check_label_prior(label_prior)
+    return pixelcnn.nll_per_image(_LabelMixture(model, label_prior), binary_images, batch_size)
+
+
+class _LabelMixture(nn.Module):
+    """The label mixture as a model of x: log_prob(x) = `label_mixture_log_prob` with the prior on x's device."""
+
+    def __init__(self, model: ConditionalPixelCNN, label_prior: torch.Tensor) -> None:
+        super().__init__()
+        self.model, self.label_prior = model, label_prior
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        return label_mixture_log_prob(self.model, x, self.label_prior.to(x.device))
 
 
 class Told(nn.Module):

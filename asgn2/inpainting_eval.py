@@ -35,7 +35,7 @@ from .conditional import ConditionalPixelCNN, mixture_hole_log_prob
 from .data import binarize, eval_binarization
 from .holes import HOLE_KINDS, UNSEEN, hole_mask
 from .metrics import mean_and_interval
-from .pixelcnn import PixelCNN
+from .pixelcnn import PixelCNN, pixel_log_probs
 from .randomness import generator
 
 Row = dict[str, Any]
@@ -155,7 +155,7 @@ def evaluate_family(
     sampling = generator("sampling", spec.seed)
     drawn = inpainting.sir(model, truth, known, samples=spec.samples, candidates=spec.candidates, generator=sampling)
     seconds = time.perf_counter() - start
-    log_p = in_chunks(_pixel_log_probs, model, truth).flatten(1).cpu()  # the model as a plain PixelCNN, one pass
+    log_p = in_chunks(pixel_log_probs, model, truth).flatten(1).cpu()  # the model as a plain PixelCNN, one pass
     raster_nll = -(log_p * (~known).flatten(1).cpu()).sum(1)  # exact: raster draws the hole from these terms
     add("raster", drawn.candidates[:, : spec.samples], seconds, nll=list(mean_and_interval(raster_nll)))
     joint_nll = -(log_p.sum(1) - drawn.log_evidence())  # -log p(x) + log p^(x_obs): an estimate that errs low
@@ -163,17 +163,22 @@ def evaluate_family(
     add("sir", drawn.completions, seconds, nll_estimate=list(mean_and_interval(joint_nll)), ess=ess)
 
     if isinstance(model, ConditionalPixelCNN):
-        rows += conditional_rows(model, judge, truth, labels, kind, spec)
+        rows += conditional_rows(model, judge, truth, labels, known, kind, spec)
     return rows
 
 
 @torch.no_grad()
 def conditional_rows(
-    model: ConditionalPixelCNN, judge, truth: torch.Tensor, labels: torch.Tensor, kind: str, spec: InpaintingEvalSpec
+    model: ConditionalPixelCNN,
+    judge,
+    truth: torch.Tensor,
+    labels: torch.Tensor,
+    known: torch.Tensor,
+    kind: str,
+    spec: InpaintingEvalSpec,
 ) -> list[Row]:
-    """The row of the conditional model's label mixture in one hole family (the holes and sampling seed of
+    """The row of the conditional model's label mixture in one hole family, `known` its holes (the sampling seed of
     `evaluate_family`)."""
-    known = hole_mask(kind, truth.shape[0], seed=spec.seed).to(truth.device)
     start = time.perf_counter()
     sampling = generator("sampling", spec.seed)
     completions = inpainting.conditional(model, truth, known, samples=spec.samples, generator=sampling)
@@ -181,11 +186,6 @@ def conditional_rows(
     nll = -in_chunks(mixture_hole_log_prob, model, truth, known).cpu()
     scores = {k: v for k, v in _scores(judge, completions, truth, known, labels).items() if v is not None}
     return [_row(kind, "conditional", **scores, seconds=seconds, nll=list(mean_and_interval(nll)))]
-
-
-def _pixel_log_probs(model: PixelCNN, x: torch.Tensor) -> torch.Tensor:
-    """log p(x_i | x_<i) of every pixel, (N, 1, H, W), the model used as a plain PixelCNN."""
-    return -torch.nn.functional.binary_cross_entropy_with_logits(model(x), x, reduction="none")
 
 
 def evaluation_digits(
@@ -230,7 +230,11 @@ def evaluate_conditional(
     device = next(model.parameters()).device
     _, labels, truth = evaluation_digits(test_images, test_labels, spec.digits, spec.seed)
     truth = truth.to(device)
-    return [row for kind in spec.kinds for row in conditional_rows(model, judge, truth, labels, kind, spec)]
+    rows = []
+    for kind in spec.kinds:
+        known = hole_mask(kind, truth.shape[0], seed=spec.seed).to(device)
+        rows += conditional_rows(model, judge, truth, labels, known, kind, spec)
+    return rows
 
 
 def merge(rows: list[Row], more: list[Row]) -> list[Row]:

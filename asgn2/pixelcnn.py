@@ -152,6 +152,12 @@ def receptive_field(
 # ------------------------------------------------------------------------------------------------- loss and NLL
 
 
+def pixel_log_probs(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """log p(x_i | x_<i) of every pixel of binary images x, (N, 1, H, W): the Bernoulli log-likelihood of x_i under
+    sigmoid(logit_i)."""
+    return -F.binary_cross_entropy_with_logits(model(x), x, reduction="none")
+
+
 def pixelcnn_loss(model: PixelCNN, images: torch.Tensor) -> torch.Tensor:
     """-log p(x) of a fresh stochastic binarization of uint8 images (N, 1, 28, 28), in nats per pixel (the mean over
     pixels and images; times 784 it is nats per image). Each digit is binarized anew every time it is seen."""

@@ -9,7 +9,7 @@ trained with. Why each default is what it is: docs/design.md.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .classifier import ClassifierSpec
 from .conditional import ConditionalSpec, ConditionConfig
@@ -56,8 +56,8 @@ def _recogniser(
     return RecogniserSpec(name, config, width=16)
 
 
-# The plain PixelCNNs (programming Q1). The time budget binds on a CPU (how many steps fit depends on the CPU:
-# benchmarks/RESULTS.md), the step cap on a GPU.
+# The plain PixelCNNs (programming Q1); each conditional run below takes its settings and changes its length. The
+# time budget binds on a CPU (how many steps fit depends on the CPU: benchmarks/RESULTS.md), the step cap on a GPU.
 QUICK_PIXELCNN = PixelCNNSpec(
     "quick",
     PixelCNNConfig(channels=32, n_blocks=4, kernel_size=3, head_channels=32),
@@ -94,7 +94,7 @@ PROFILES: dict[str, Profile] = {
             "quick",
             QUICK_PIXELCNN.model,
             ConditionConfig(channels=16, recogniser_width=16),
-            TrainConfig(epochs=1, max_steps=60, batch_size=64, lr=3e-3, warmup_steps=10, bf16=True),
+            replace(QUICK_PIXELCNN.train, max_steps=60, warmup_steps=10),
             p_all_holes=0.5,
             p_label_fed=0.75,
             recogniser=_recogniser("quick", epochs=1, max_steps=100),
@@ -120,17 +120,7 @@ PROFILES: dict[str, Profile] = {
             DEFAULT_PIXELCNN.model,
             ConditionConfig(channels=16, recogniser_width=16),
             # the plain PixelCNN's 170 s and these 120 s: the 290 s one network trained for both roles had
-            TrainConfig(
-                epochs=5,
-                max_steps=1700,
-                time_budget_s=120,
-                batch_size=64,
-                lr=5e-3,
-                warmup_steps=50,
-                eval_every=500,
-                checkpoint_every=200,
-                bf16=True,
-            ),
+            replace(DEFAULT_PIXELCNN.train, max_steps=1700, time_budget_s=120, warmup_steps=50),
             p_all_holes=0.5,
             p_label_fed=0.75,
             recogniser=_recogniser("default", epochs=3, time_budget_s=60),
@@ -162,7 +152,7 @@ PROFILES: dict[str, Profile] = {
             "full",
             FULL_PIXELCNN.model,
             ConditionConfig(channels=64, recogniser_width=16),
-            TrainConfig(epochs=10, lr=1e-3, warmup_steps=200, eval_every=2000, checkpoint_every=1000, bf16=True),
+            replace(FULL_PIXELCNN.train, epochs=10, warmup_steps=200),
             p_all_holes=0.5,
             p_label_fed=0.75,
             recogniser=_recogniser("full", epochs=10),
