@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .randomness import seeded
 from .runs import train_or_load
 from .training import History, TrainConfig
 
@@ -125,5 +126,6 @@ def train_classifier(
     """Train (or load the finished run cached for this spec) on (uint8 images, labels); the test accuracy at the
     end of training is `history.evals[-1]["test_accuracy"]`."""
     eval_fn = lambda m: {"test_accuracy": accuracy(m, *test_data)}  # noqa: E731
-    model = MnistClassifier(spec.width)
+    with seeded("init", spec.train.seed):
+        model = MnistClassifier(spec.width)
     return train_or_load(model, "classifier", spec, _loss, train_data, eval_fn, device, retrain)

@@ -33,6 +33,7 @@ from .pixelcnn import (
     test_nll,
     train_pixelcnn,
 )
+from .randomness import seeded
 from .recogniser import Recogniser, RecogniserSpec, train_recogniser
 from .runs import train_or_load
 from .training import History, TrainConfig
@@ -331,24 +332,28 @@ def train_conditional(
     retrain: bool = False,
 ) -> tuple[ConditionalPixelCNN, History]:
     """Train (or load the finished run saved for this spec) a conditional PixelCNN on (uint8 training digits
-    (N, 1, 28, 28), labels (N,)): its recogniser first (trained or loaded, then frozen), and with `spec.start` the
-    plain PixelCNN whose layers it starts from (trained or loaded), then the network with `conditional_loss`.
-    `retrain` retrains the conditional network only.
+    (N, 1, 28, 28), labels (N,)): before its first step, its recogniser (trained or loaded, then frozen) and with
+    `spec.start` the plain PixelCNN whose layers it starts from (trained or loaded); then the network with
+    `conditional_loss`. A finished run is loaded without either. `retrain` retrains the conditional network only.
 
     Evaluations during training: the untold NLL (every pixel a hole, nothing told) of the first `spec.eval_images`
     test digits and of as many training digits, both binarized with evaluation seed 0."""
-    model = ConditionalPixelCNN(spec.model, spec.condition)
-    recogniser, _ = train_recogniser(spec.recogniser, train_data, test_data, device)
-    if spec.start is not None:
-        plain, _ = train_pixelcnn(spec.start, train_data[0], test_data[0], device)
-        start_from(model, plain)
-    model.condition.recognise.load_state_dict(recogniser.state_dict())
+    with seeded("init", spec.train.seed):
+        model = ConditionalPixelCNN(spec.model, spec.condition)
     model.condition.recognise.requires_grad_(False)
+
+    def prepare() -> None:  # before training only: a finished run loads every weight from its own checkpoint
+        recogniser, _ = train_recogniser(spec.recogniser, train_data, test_data, device)
+        if spec.start is not None:
+            plain, _ = train_pixelcnn(spec.start, train_data[0], test_data[0], device)
+            start_from(model, plain)
+        model.condition.recognise.load_state_dict(recogniser.state_dict())
+
     eval_test = eval_binarization(test_data[0][: spec.eval_images])
     eval_train = eval_binarization(train_data[0][: spec.eval_images])
     eval_fn = lambda m: {"train_nll": test_nll(m, eval_train), "test_nll": test_nll(m, eval_test)}  # noqa: E731
     loss = functools.partial(conditional_loss, p_all_holes=spec.p_all_holes, p_label_fed=spec.p_label_fed)
-    return train_or_load(model, "conditional", spec, loss, train_data, eval_fn, device, retrain)
+    return train_or_load(model, "conditional", spec, loss, train_data, eval_fn, device, retrain, prepare)
 
 
 def start_from(model: ConditionalPixelCNN, plain: PixelCNN) -> None:

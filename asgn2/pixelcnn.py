@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import IMAGE_SHAPE, eval_binarization, fresh_binarization
+from .randomness import seeded
 from .runs import train_or_load
 from .training import History, TrainConfig
 
@@ -250,4 +251,6 @@ def train_pixelcnn(
     eval_test = eval_binarization(test_images[: spec.eval_images])
     eval_train = eval_binarization(train_images[: spec.eval_images])
     eval_fn = lambda m: {"train_nll": test_nll(m, eval_train), "test_nll": test_nll(m, eval_test)}  # noqa: E731
-    return train_or_load(PixelCNN(spec.model), "pixelcnn", spec, pixelcnn_loss, train_images, eval_fn, device, retrain)
+    with seeded("init", spec.train.seed):
+        model = PixelCNN(spec.model)
+    return train_or_load(model, "pixelcnn", spec, pixelcnn_loss, train_images, eval_fn, device, retrain)

@@ -9,10 +9,13 @@ stream, evaluations use `torch.Generator`s of the "eval-*" streams, and no two n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
 STREAMS = (
+    "init",  # a network's initial weights, from its run specification's seed
     "train",  # the training loop: global RNG (batches' binarization and dequantization noise, dropout)
     "eval-binarization",  # the stochastically binarized test set
     "eval-dequantization",  # the dequantization noise of the test set
@@ -35,3 +38,12 @@ def stream_seed(name: str, seed: int = 0) -> int:
 def generator(name: str, seed: int = 0) -> torch.Generator:
     """A CPU `torch.Generator` for stream `name`, seed `seed`."""
     return torch.Generator().manual_seed(stream_seed(name, seed))
+
+
+@contextmanager
+def seeded(name: str, seed: int = 0) -> Iterator[None]:
+    """Run the block with the global RNG seeded for stream `name`, seed `seed`, and restore the RNG after it: a
+    network built inside `seeded("init", spec.train.seed)` has the same initial weights whatever ran before."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(stream_seed(name, seed))
+        yield

@@ -25,6 +25,7 @@ from .data import IMAGE_SHAPE, PIXELS, check_uint8_images
 from .flows import Composite, Flow, Logit, Scale, StandardNormal, Transform
 from .metrics import bits_per_dim
 from .randomness import generator as stream
+from .randomness import seeded
 from .runs import train_or_load
 from .training import History, TrainConfig
 
@@ -182,7 +183,8 @@ class RealNVPSpec:
 def realnvp_loss(model: Flow, images: torch.Tensor) -> torch.Tensor:
     """Mean bits/dim of a freshly dequantized batch (the noise comes from the training stream: the global RNG that
     the loop seeds and checkpoints)."""
-    return bits_per_dim(-model.log_prob(dequantize(images))).mean()
+    v = dequantize(images).to(next(model.parameters()).dtype)  # float32 noise, in the flow's dtype (say, float64)
+    return bits_per_dim(-model.log_prob(v)).mean()
 
 
 @torch.no_grad()
@@ -190,11 +192,12 @@ def test_bits_per_dim(model: nn.Module, images: torch.Tensor, seed: int = 0, bat
     """Mean bits/dim of a flow (anything with `log_prob`) over uint8 images (N, 1, 28, 28), dequantized with
     evaluation seed `seed` of the "eval-dequantization" stream (disjoint from the noise training draws)."""
     model.eval()
-    device = next(model.parameters()).device
+    parameter = next(model.parameters())
     noise = stream("eval-dequantization", seed)
     total = 0.0
     for chunk in images.split(batch_size):
-        total += bits_per_dim(-model.log_prob(dequantize(chunk, noise).to(device))).sum().item()
+        v = dequantize(chunk, noise).to(parameter.device, parameter.dtype)
+        total += bits_per_dim(-model.log_prob(v)).sum().item()
     return total / images.shape[0]
 
 
@@ -210,4 +213,6 @@ def train_realnvp(
     evaluations during training use the first `spec.eval_images` test digits."""
     eval_images = test_images[: spec.eval_images]
     eval_fn = lambda m: {"test_bpd": test_bits_per_dim(m, eval_images)}  # noqa: E731
-    return train_or_load(real_nvp(spec.model), "realnvp", spec, realnvp_loss, train_images, eval_fn, device, retrain)
+    with seeded("init", spec.train.seed):
+        model = real_nvp(spec.model)
+    return train_or_load(model, "realnvp", spec, realnvp_loss, train_images, eval_fn, device, retrain)

@@ -18,6 +18,7 @@ from torch import nn
 
 from .data import IMAGE_SHAPE, eval_binarization, fresh_binarization
 from .holes import hole_mask, training_holes
+from .randomness import seeded
 from .runs import train_or_load
 from .training import History, TrainConfig
 
@@ -94,5 +95,6 @@ def train_recogniser(
     than naming whole digits."""
     test_images, test_labels = test_data[0][:2000], test_data[1][:2000]
     eval_fn = lambda m: {"top_half_accuracy": accuracy(m, test_images, test_labels)}  # noqa: E731
-    model = Recogniser(spec.width)
+    with seeded("init", spec.train.seed):
+        model = Recogniser(spec.width)
     return train_or_load(model, "recogniser", spec, recogniser_loss, train_data, eval_fn, device, retrain)

@@ -46,16 +46,20 @@ def train_or_load(
     eval_fn: EvalFn,
     device: torch.device | str = "cpu",
     retrain: bool = False,
+    prepare: Callable[[], None] | None = None,
 ) -> tuple[nn.Module, History]:
     """`fit_or_load` of the usual run: `training.train` of `model` with `spec.train`, checkpointed in
     `<kind>-<spec.name>.pt` under the checkpoint folder, with what the run trains in (`trained_in`) beside the spec.
     Where `spec.train.bf16` asks for it and the CPU computes it fast, the forward passes run in bfloat16 autocast
-    (`runtime.bf16_training`)."""
+    (`runtime.bf16_training`). `prepare()` runs before training only (not when the finished run is loaded): what a
+    model needs before its first step, such as other models it starts from."""
     checkpoint = Checkpoint(
         checkpoint_dir() / f"{kind}-{spec.name}.pt", {**spec_dict(spec), **trained_in(spec, device)}
     )
 
     def fit() -> History:
+        if prepare is not None:
+            prepare()
         with bf16_training(model, device, spec.train.bf16) as in_precision:
             return train(
                 model,

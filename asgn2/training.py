@@ -31,6 +31,7 @@ Batch = torch.Tensor | tuple[torch.Tensor, ...]
 LossFn = Callable[[nn.Module, Batch], torch.Tensor]
 EvalFn = Callable[[nn.Module], dict[str, float]]
 STOP_REASONS = ("steps", "time")
+clock = time.perf_counter  # the training clock: a module attribute, so that a test can run the loop on a fake one
 
 
 class NonFiniteLossError(RuntimeError):
@@ -57,7 +58,9 @@ class TrainConfig:
 class History:
     step_loss: list[float] = field(default_factory=list)  # one training loss per optimizer step
     evals: list[dict[str, float]] = field(default_factory=list)  # {"step": s, metric: value, ...}
-    wall_time_s: float = 0.0  # training time summed over all sessions (resumes included)
+    wall_time_s: float = 0.0  # time in training steps, summed over all sessions (resumes included)
+    eval_time_s: float = 0.0  # time in evaluations, apart (the time budget counts training steps only)
+    checkpoint_time_s: float = 0.0  # time writing checkpoints, apart
     stopped_by: str = ""  # "steps" or "time" once the run is finished, "" before
 
     @property
@@ -225,11 +228,11 @@ def train(
         print(f"{desc}: resuming from step {history.steps} of {checkpoint.path} ({history.wall_time_s:.0f} s done)")
 
     bar = progress_bar(batches.total_steps, history.steps, desc)
-    start, time_before = time.perf_counter(), history.wall_time_s
     try:
         while (progress := run_progress(history.steps, history.wall_time_s, batches.total_steps, config)) < 1:
             for group in optimizer.param_groups:  # warm-up, then a cosine over the run (by steps or by time)
                 group["lr"] = config.lr * lr_factor(history.steps, progress, config)
+            started = clock()
             loss, grad_norm = _step(model, loss_fn, batches[history.steps], optimizer, config)
             if not (math.isfinite(loss) and math.isfinite(grad_norm)):
                 raise NonFiniteLossError(
@@ -237,13 +240,13 @@ def train(
                     f"{_last_checkpoint(checkpoint)}. Try a lower learning rate or stronger gradient clipping."
                 )
             history.step_loss.append(loss)
-            history.wall_time_s = time_before + time.perf_counter() - start
+            history.wall_time_s += clock() - started  # the budget counts this step, not evaluations or saving
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4g}", left=_time_left(history, batches.total_steps, config), refresh=False)
             if eval_fn is not None and config.eval_every and history.steps % config.eval_every == 0:
-                history.evals.append(_evaluate(model, eval_fn, history.steps))
+                _evaluate_into(history, model, eval_fn)
             if config.checkpoint_every and history.steps % config.checkpoint_every == 0:
-                _save(checkpoint, model, optimizer, history)
+                _save_timed(checkpoint, model, optimizer, history)
     except KeyboardInterrupt:
         if _optimizer_steps(optimizer) == history.steps:  # not between a step and its bookkeeping
             _save(checkpoint, model, optimizer, history)
@@ -253,10 +256,27 @@ def train(
 
     history.stopped_by = "steps" if history.steps >= batches.total_steps else "time"
     if eval_fn is not None and (not history.evals or history.evals[-1]["step"] != history.steps):
-        history.evals.append(_evaluate(model, eval_fn, history.steps))
-    print(f"{desc}: {history.steps} of {batches.total_steps} steps in {history.wall_time_s:.0f} s, {_why(history)}")
-    _save(checkpoint, model, optimizer, history)
+        _evaluate_into(history, model, eval_fn)
+    _save_timed(checkpoint, model, optimizer, history)
+    print(
+        f"{desc}: {history.steps} of {batches.total_steps} steps in {history.wall_time_s:.0f} s of training "
+        f"({history.eval_time_s:.0f} s evaluating and {history.checkpoint_time_s:.0f} s saving apart), {_why(history)}"
+    )
     return history
+
+
+def _evaluate_into(history: History, model: nn.Module, eval_fn: EvalFn) -> None:
+    """Append an evaluation to the history, its time to `eval_time_s` (outside the training time)."""
+    started = clock()
+    history.evals.append(_evaluate(model, eval_fn, history.steps))
+    history.eval_time_s += clock() - started
+
+
+def _save_timed(checkpoint: Checkpoint | None, model: nn.Module, optimizer, history: History) -> None:
+    """`_save`, its time added to `checkpoint_time_s` (apart from training time; the file holds earlier writes')."""
+    started = clock()
+    _save(checkpoint, model, optimizer, history)
+    history.checkpoint_time_s += clock() - started
 
 
 def _last_checkpoint(checkpoint: Checkpoint | None) -> str:

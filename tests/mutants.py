@@ -457,10 +457,34 @@ MUTANTS = [
     M(
         "resume-wall-clock",
         "asgn2/training.py",
-        "history.wall_time_s = time_before + time.perf_counter() - start",
-        "history.wall_time_s = time.perf_counter() - start",
+        "history.wall_time_s += clock() - started",
+        "history.wall_time_s = clock() - started",
         (T + "test_training.py", T + "test_entry_points.py"),
         "a resumed run forgets the training time before the interruption (a time budget restarts)",
+    ),
+    M(
+        "init-from-global-rng",
+        "asgn2/pixelcnn.py",
+        'with seeded("init", spec.train.seed):',
+        "if True:",
+        (T + "test_runs.py",),
+        "initial weights drawn from the global RNG at call time: a spec does not make its model",
+    ),
+    M(
+        "prepare-on-load",
+        "asgn2/runs.py",
+        "    def fit() -> History:\n        if prepare is not None:\n            prepare()",
+        "    if prepare is not None:\n        prepare()\n\n    def fit() -> History:",
+        (T + "test_runs.py",),
+        "loading a finished conditional model trains its recogniser and plain PixelCNN first",
+    ),
+    M(
+        "budget-counts-evaluation",
+        "asgn2/training.py",
+        "    history.eval_time_s += clock() - started",
+        "    history.eval_time_s += clock() - started\n    history.wall_time_s += clock() - started",
+        (T + "test_training.py",),
+        "the time budget counts evaluations: eval_every changes the trained model",
     ),
     # ----------------------------------------------------------------------------------------- hole masks
     M(

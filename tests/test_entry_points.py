@@ -55,22 +55,22 @@ def interrupted_then_resumed(monkeypatch, entry, model_type: type[nn.Module], ch
                 raise KeyboardInterrupt
         return original(model, *args)
 
-    monkeypatch.setattr(training.time, "perf_counter", Clock())
+    monkeypatch.setattr(training, "clock", Clock())
     monkeypatch.setattr(training, "_step", step)
-    torch.manual_seed(0)  # the initial weights: drawn from the global RNG
+    torch.manual_seed(0)  # the global RNG (the initial weights come from the spec's seed, whatever it holds)
     with pytest.raises(KeyboardInterrupt):
         entry()
     saved = load_checkpoint(checkpoint)["history"]
     assert len(saved["step_loss"]) == STOP_AFTER and saved["stopped_by"] == ""
     monkeypatch.setattr(training, "_step", original)
-    monkeypatch.setattr(training.time, "perf_counter", Clock(start=1000.0))
-    torch.manual_seed(123)  # other initial weights: everything must come from the checkpoint
+    monkeypatch.setattr(training, "clock", Clock(start=1000.0))
+    torch.manual_seed(123)  # another global state: everything must come from the checkpoint
     return entry()
 
 
 def check_same_run(monkeypatch, tmp_path, entry, model_type: type[nn.Module], kind: str) -> None:
     monkeypatch.setenv("ASGN2_CHECKPOINTS", str(tmp_path / "straight"))
-    monkeypatch.setattr(training.time, "perf_counter", Clock())
+    monkeypatch.setattr(training, "clock", Clock())
     torch.manual_seed(0)
     model, history = entry()
     monkeypatch.setenv("ASGN2_CHECKPOINTS", str(tmp_path / "resumed"))

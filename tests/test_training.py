@@ -183,7 +183,7 @@ def test_time_budget_ends_annealed(monkeypatch):
     import asgn2.training as training
 
     clock = iter(float(t) for t in range(10**6))
-    monkeypatch.setattr(training.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(training, "clock", lambda: next(clock))
     lrs: list[float] = []
 
     def spying_loss(model, batch):
@@ -201,6 +201,55 @@ def test_time_budget_ends_annealed(monkeypatch):
     assert history.stopped_by == "time" and history.done and 5 <= history.steps <= 11
     assert lrs[0] > 0.9e-2 and lrs[-1] < 0.1 * 1e-2  # it started high and ended near zero
     assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+
+
+class FakeClock:
+    """A clock that moves only when told: a training step takes 1 s, an evaluation 5 s, a checkpoint write 3 s."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_time_budget_counts_training_steps_only(monkeypatch, tmp_path):
+    """Under a 10 s budget, evaluating every step (5 s each) and writing a checkpoint every 2 steps (3 s each) used
+    to eat the budget: fewer steps, another model. The budget counts training steps only; the rest is timed apart."""
+    import asgn2.checkpoints as checkpoints
+    import asgn2.training as training
+
+    clock = FakeClock()
+    monkeypatch.setattr(training, "clock", clock)
+    original_save = checkpoints.Checkpoint.save
+
+    def slow_save(self, state):
+        clock.now += 3.0
+        return original_save(self, state)
+
+    monkeypatch.setattr(checkpoints.Checkpoint, "save", slow_save)
+
+    def timed_loss(model, batch):
+        clock.now += 1.0
+        return noisy_loss(model, batch)
+
+    def slow_eval(model):
+        clock.now += 5.0
+        return {"metric": 1.0}
+
+    budget = TrainConfig(epochs=100, batch_size=16, lr=1e-2, time_budget_s=10.0, seed=3)
+    runs = {}
+    for eval_every, every in [(None, None), (1, 2)]:
+        config = dataclasses.replace(budget, eval_every=eval_every, checkpoint_every=every)
+        model = make_model(0)
+        target = checkpoint(tmp_path / f"{eval_every}.pt", config)
+        runs[eval_every] = (model, train(model, timed_loss, make_data(), config, eval_fn=slow_eval, checkpoint=target))
+    (plain, quiet), (busy_model, busy) = runs[None], runs[1]
+    assert quiet.steps == busy.steps == 10 and quiet.wall_time_s == busy.wall_time_s == 10.0
+    assert busy.eval_time_s == 5.0 * 10 and busy.checkpoint_time_s == 3.0 * 6  # 10 evaluations; 5 saves + the last
+    assert quiet.eval_time_s == 5.0 and quiet.checkpoint_time_s == 3.0  # the final evaluation and save only
+    for a, b in zip(plain.state_dict().values(), busy_model.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_eval_fn_runs_on_schedule_and_leaves_training_randomness_alone():
