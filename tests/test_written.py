@@ -195,9 +195,9 @@ def _flow_log_terms(flow: Composite, x: torch.Tensor) -> tuple[torch.Tensor, tor
 
 def test_q2_scalar_density_of_a_project_flow_integrates_to_one():
     """(eq:1d) with the project's log-det: Q(f(x)) f'(x) integrates to 1 over the flow's domain (scipy quad), and
-    the lecture's formula used in this direction, Q(f(x)) / f'(x), does not. Catches a sign error in a forward
-    log-det (Logit's or Scale's; Logit's turns the first into the second), a dropped log(1 − 2λ) (mass 1/0.9) and
-    a dropped Scale log-det (mass 4)."""
+    the lecture's formula wrongly applied in this direction, Q(f(x)) / f'(x), does not. Catches a sign error in a
+    forward log-det (Logit's or Scale's; Logit's turns the first into the second), a dropped log(1 − 2λ) (mass 1/0.9)
+    and a dropped Scale log-det (mass 4)."""
     flow = _scalar_flow()
 
     def density(x: float, sign: float = 1.0) -> float:
@@ -328,6 +328,43 @@ def test_q4_covariance_term_dominates_the_bias_of_the_plug_in_fid():
 
 # ----------------------------------------------------------------------------- the PDFs
 
+# A grader sees only the PDFs: the answers must not point at this repository's code, tests, records or benchmarks.
+# Matched case-insensitively, after TeX's escaped underscore "\\_" is read as "_".
+REPOSITORY_REFERENCES = (
+    "tests/",
+    "test_",
+    ".py",
+    "asgn2",
+    "benchmark",
+    "numerical check",
+    "this project",
+    "the project's",
+    "this repository",
+)
+
+
+def _repository_references(text: str) -> list[str]:
+    text = text.replace("\\_", "_").lower()
+    return [phrase for phrase in REPOSITORY_REFERENCES if phrase in text]
+
+
+def test_written_answers_do_not_point_at_the_repository():
+    """Every written source (q1.tex ... q4.tex and the shared preamble) stands alone. The generated
+    figures/q3_divergences_values.tex only defines numbers (its comment names its generator) and is not read here;
+    the compiled PDFs, figure included, are checked in test_written_pdfs_compile. Catches a "Numerical check"
+    paragraph naming tests/test_written.py or asgn2.fid, and a remark quoting a benchmark of this repository."""
+    assert _repository_references(r"\texttt{tests/test\_written.py} checks \texttt{asgn2.fid}") == [
+        "tests/",
+        "test_",
+        ".py",
+        "asgn2",
+    ]
+    sources = sorted(WRITTEN.glob("*.tex"))
+    assert {p.name for p in sources} >= {"preamble.tex", "q1.tex", "q2.tex", "q3.tex", "q4.tex"}
+    found = {p.name: _repository_references(p.read_text(encoding="utf-8")) for p in sources}
+    assert not any(found.values()), {name: phrases for name, phrases in found.items() if phrases}
+
+
 KEY_CONTENT = {
     "q1": ["Bayes", "Algorithm 1", "Algorithm 2", "pre-image", "complexity", "semi-supervised"],
     "q2": ["change of variables", "Jacobian", "empirical risk", "key change"],
@@ -358,3 +395,4 @@ def test_written_pdfs_compile(tmp_path):
         )
         for phrase in phrases:
             assert phrase in text, f"{name}.pdf lacks {phrase!r}"
+        assert not _repository_references(text), f"{name}.pdf points at the repository: {_repository_references(text)}"
