@@ -6,6 +6,11 @@ writes `Doe_Jane_Assgn2.ipynb` (the executed notebook, renamed), `programming_q1
 only its own question's part of the notebook) and `written_q1.pdf` ... `written_q4.pdf`. Notebook cells are tagged
 `setup`, `q1` or `q2`; a question's PDF holds the `setup` cells and its own. Without TeX it says what to install and
 writes HTML versions instead of the PDFs.
+
+The bundle also carries what the notebook imports, so that a grader re-runs it from the bundle alone: `asgn2/` (the
+package's source, beside the notebook: a kernel started in the bundle folder imports it from there),
+`pyproject.toml` (its dependencies: `pip install '.[notebook]'`) and `README.md` (how to re-run). Nothing else: no
+checkpoints, data, caches or build logs (TeX's go to written/build/build.log).
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ QUESTIONS = {  # notebook cell tag -> the title of its PDF
     "q2": "Programming Question 2: Real NVP",
 }
 WRITTEN = ("q1", "q2", "q3", "q4")
+PACKAGE = Path(__file__).resolve().parent
+# the package's files that the bundle carries: its modules and its package data (as pyproject.toml lists them), so
+# no __pycache__ or stray files
+PACKAGE_FILES = ("*.py", "latex/*.j2")
 HIDE_INPUT = "hide-input"  # a cell tag: the PDFs show the cell's outputs, not its code (set-up, plotting, tables)
 TEX_HINT = (
     "PDF export needs TeX: apt-get install -y --no-install-recommends pandoc texlive-xetex texlive-fonts-recommended "
@@ -195,12 +204,75 @@ def _check_name(name: str, what: str) -> str:
     return name
 
 
+def bundle_package(out: Path, notebook_name: str, numbers: dict) -> list[Path]:
+    """Copy what the notebook imports into `out`: `asgn2/` (the package's source files, PACKAGE_FILES; a copy left
+    by an earlier build is replaced, so no removed module or __pycache__ survives) and `pyproject.toml`, and write
+    `README.md`, which tells a grader how to re-run `notebook_name` (`numbers`: what the notebook recorded of its
+    run); return the three paths."""
+    package = out / PACKAGE.name
+    if package.exists():
+        shutil.rmtree(package)
+    for pattern in PACKAGE_FILES:
+        for source in sorted(PACKAGE.glob(pattern)):
+            target = package / source.relative_to(PACKAGE)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    shutil.copyfile(REPO / "pyproject.toml", out / "pyproject.toml")
+    readme = out / "README.md"  # also the file pyproject.toml names as the package's readme
+    readme.write_text(grader_readme(notebook_name, numbers))
+    return [package, out / "pyproject.toml", readme]
+
+
+def grader_readme(notebook_name: str, numbers: dict) -> str:
+    """How to re-run the submitted notebook from the bundle alone."""
+    if "profile" in numbers:
+        ran = f"It was executed with the `{numbers['profile']}` profile"
+        if "wall_time_s" in numbers:
+            ran += f" in {numbers['wall_time_s']:.0f} s"
+        if "device" in numbers:
+            ran += f" on {numbers['device']}" + (f" ({numbers['threads']} CPU threads)" if "threads" in numbers else "")
+        ran = f"\n{ran}; `ASGN2_PROFILE={numbers['profile']}` re-runs it the same way.\n"
+    else:
+        ran = ""
+    return f"""# Re-running {notebook_name}
+
+The notebook imports the package `asgn2`, whose source is the folder `asgn2/` beside it; `pyproject.toml` lists its
+dependencies. Nothing else is needed but Python 3.10 or later and MNIST.
+
+```bash
+cd <this folder>
+python -m venv .venv && . .venv/bin/activate
+pip install '.[notebook]'       # the dependencies (PyTorch, Jupyter, ...) and the package; skip if already there
+jupyter nbconvert --to notebook --execute {notebook_name} --output rerun.ipynb   # or open it in Jupyter
+```
+
+Run the notebook from this folder (Jupyter starts its kernel in the notebook's folder): `import asgn2` then finds
+`asgn2/` beside the notebook before any other installed copy.
+
+- MNIST is downloaded into `./data/` on first use; offline, set `ASGN2_DATA` to a folder holding `MNIST/raw/`.
+- Trained models are saved in `./checkpoints/` (`ASGN2_CHECKPOINTS`), so a second run only evaluates.
+- `ASGN2_PROFILE` picks the sizes and time budgets: `quick` (a smoke test of a few minutes), `default` (about 15
+  minutes on a 2-core laptop CPU; the training runs stop at time caps), `full` (a GPU).
+{ran}"""
+
+
+def _leftovers(out: Path, written: list[Path]) -> list[str]:
+    """What `out` holds that this build did not write (an earlier build's HTML, a re-run's checkpoints/ or data/)."""
+    names = {p.name for p in written}
+    return sorted(p.name for p in out.iterdir() if p.name not in names)
+
+
 def build_submission(
     last: str, first: str, out: Path, notebook: Path = NOTEBOOK, execute: bool = False, profile: str = "default"
 ) -> list[Path]:
-    """Write the bundle into `out`; return the files written. `execute` runs the notebook first."""
+    """Write the bundle into `out`; return the paths written (the package's source as one folder). `execute` runs
+    the notebook first."""
     import nbformat
 
+    from .report import recorded
+
+    if out.resolve() in (REPO, PACKAGE):  # the bundle's README.md, pyproject.toml and asgn2/ would replace the repo's
+        raise ValueError(f"the bundle needs a folder of its own, not {out}")
     out.mkdir(parents=True, exist_ok=True)
     renamed = out / f"{_check_name(last, 'last name')}_{_check_name(first, 'first name')}_Assgn2.ipynb"
     if execute:
@@ -220,4 +292,8 @@ def build_submission(
         files.append(export(part, out / f"programming_{q}", pdf, f"Assignment 2, {title}", f"{first} {last}"))
     if pdf:
         files += build_written(out)
+    files += bundle_package(out, renamed.name, recorded(renamed))
+    leftovers = _leftovers(out, files)
+    if leftovers:
+        print(f"{out} also holds {', '.join(leftovers)}, not part of this bundle: remove before uploading")
     return files
