@@ -1,10 +1,9 @@
 # %% [markdown] tags=["setup"]
 # # Assignment 2: Explicit Methods for Generation, programming questions
 #
-# *ECE1508 Deep Generative Models.* The code lives in the package `asgn2` beside this notebook; the notebook calls it
-# and prints the package's own source wherever the starter notebook has a `# COMPLETE` part, so the code shown is the
-# code that ran. Models train on the first run and are saved under `checkpoints/`, so a rerun only evaluates. Every
-# number in the text below is taken from this run's own outputs.
+# *ECE1508 Deep Generative Models.* The code lives in the package `asgn2` beside this notebook, which calls it and
+# prints the package's own source at each `# COMPLETE` part of the starter notebook. Models train on the first run and
+# are saved under `checkpoints/`; a rerun only evaluates. Every number in the text comes from this run's outputs.
 
 # %% tags=["setup", "hide-input"]
 import time  # noqa: I001  (the asgn2 imports on two lines, not fourteen)
@@ -13,10 +12,11 @@ import matplotlib.pyplot as plt
 import torch
 
 import asgn2
-from asgn2 import classifier, conditional, data, digit_base, discussion, fid, flows, holes, inpainting, metrics
+from asgn2 import classifier, conditional, data, digit_base, discussion, fid, flows, holes, inpainting
 from asgn2 import inpainting_eval, pixelcnn, randomness, realnvp, realnvp_eval, sample_scores, sampler, training
 from asgn2.display import plot_history, show_grid, show_source
-from asgn2.metrics import bits_per_dim
+from asgn2.intervals import mean_and_interval
+from asgn2.units import bits_per_dim
 from asgn2.profiles import get_profile
 from asgn2 import report
 from asgn2.report import record, recorded_so_far  # record shows a table and keeps its numbers for the text and README
@@ -37,10 +37,9 @@ record(
 )
 
 # %% [markdown] tags=["setup"]
-# **Data.** MNIST: 60000 training and 10000 test digits, uint8 `(N, 1, 28, 28)`. Q1 models binarized digits, Q2 the
-# 256 grey levels. **A small MNIST classifier** judges the inpainted digits in Q1 and gives the features of the FID
-# (Fréchet distance between feature statistics of two image sets) in Q2, in place of the Inception network of
-# Heusel et al., which means little on 28 x 28 digits.
+# **Data.** MNIST, uint8 `(N, 1, 28, 28)`: Q1 models binarized digits, Q2 the 256 grey levels. **A small MNIST
+# classifier** names the digits in completions and samples, and gives the features of the FID (Fréchet distance
+# between the feature statistics of two image sets) in place of the Inception network, which means little on digits.
 
 # %% tags=["setup", "hide-input"]
 train_images, train_labels = data.load_mnist("train")
@@ -61,17 +60,16 @@ record(
 #
 # A PixelCNN models a binary image $x \in \{0,1\}^{784}$ pixel by pixel in raster order,
 # $$p(x) = \prod_{i=1}^{784} p(x_i \mid x_{<i}), \qquad p(x_i = 1 \mid x_{<i}) = \sigma\big(\ell_i(x_{<i})\big),$$
-# and one network computes all 784 logits $\ell_i$ in one pass because every convolution is **masked**: the output
-# at pixel $i$ sees only input pixels before $i$. Digits are **stochastically binarized**, $x_i \sim
-# \text{Bernoulli}(g_i/255)$ for grey level $g_i$, the convention of the published binarized-MNIST likelihoods.
-# **Inpainting** fills the missing pixels (the *hole*) of an image given the visible ones.
+# one network computing all 784 logits in one pass because every convolution is **masked**: the output at pixel $i$
+# sees only input pixels before $i$. Digits are **stochastically binarized**, $x_i \sim \text{Bernoulli}(g_i/255)$,
+# as in the published binarized-MNIST likelihoods.
 
 # %% [markdown] tags=["q1"]
 # ### Masked convolution `# COMPLETE`
 #
 # Mask **A** (first layer) hides the centre pixel and everything after it, so $\ell_i$ never sees $x_i$; mask **B**
-# (later layers) keeps the centre, because a feature at $i$ already depends on $x_{<i}$ only. The mask is a buffer
-# applied in `forward`. Kernel rows below the centre are always masked, so they are not stored.
+# (later layers) keeps the centre, whose features already depend on $x_{<i}$ only. The mask is a buffer applied in
+# `forward`; kernel rows below the centre are always masked, so they are not stored.
 
 # %% tags=["q1"]
 show_source(pixelcnn.MaskedConv2d)
@@ -93,12 +91,12 @@ plt.show()
 
 # %% [markdown] tags=["q1"]
 # The right panel is measured by autograd on the whole network: $\partial \ell_{(14,14)} / \partial x_j \neq 0$
-# exactly on the white pixels, all before $(14, 14)$; the tests check this for all 784 pixels.
+# exactly on the white pixels, all before $(14, 14)$.
 #
 # ### The network `# COMPLETE`
 #
-# A $7 \times 7$ mask-A convolution, residual blocks (a mask-B convolution and a $1 \times 1$ mixing layer), and two
-# $1 \times 1$ layers down to one logit per pixel. Its sizes, and the training run below, are the profile's:
+# A $7 \times 7$ mask-A convolution, residual blocks (mask-B convolution, $1 \times 1$ mixing), and two $1 \times 1$
+# layers down to one logit per pixel. Its sizes and training run:
 
 # %% tags=["q1"]
 show_source(pixelcnn.ResidualBlock, pixelcnn.PixelCNN)
@@ -109,10 +107,9 @@ print(P.pixelcnn.model, P.pixelcnn.train, sep="\n")
 # %% [markdown] tags=["q1"]
 # ### The loss and training `# COMPLETE`
 #
-# The loss is the negative log-likelihood of the pixels, $-\log p(x) = -\sum_i \log p(x_i \mid x_{<i})$, in nats
-# (`pixelcnn_loss` averages it over pixels). Each training digit is binarized anew every time it is seen. Training
-# (`training.train`) is AdamW with warm-up and a cosine learning rate over the run, gradients clipped, stopped by the
-# profile's step or time limit; a finished run is saved and loaded on a rerun, an interrupted one resumes.
+# The loss is $-\log p(x) = -\sum_i \log p(x_i \mid x_{<i})$ in nats, averaged over pixels, each training digit
+# binarized anew whenever it is seen. `training.train`: AdamW, warm-up then a cosine learning rate, clipped
+# gradients, stopped by the step limit or the time budget (which counts training steps only); it saves and resumes.
 
 # %% tags=["q1"]
 show_source(pixelcnn.pixelcnn_loss, pixelcnn.train_pixelcnn, training.train)
@@ -121,14 +118,20 @@ show_source(pixelcnn.pixelcnn_loss, pixelcnn.train_pixelcnn, training.train)
 pcnn, pcnn_history = pixelcnn.train_pixelcnn(P.pixelcnn, train_images, test_images, DEVICE)
 plot_history(
     pcnn_history,
-    {"train_nll": f"{P.pixelcnn.eval_images} training digits", "test_nll": f"{P.pixelcnn.eval_images} test digits"},
+    {
+        "train_nll": f"first {P.pixelcnn.eval_images} training digits",
+        "test_nll": f"first {P.pixelcnn.eval_images} test digits",
+    },
     "NLL (nats / digit)",
+    step_loss="training batches",
+    loss_scale=784,
 )
+plt.ylim(top=1.5 * pcnn_history.evals[-1]["test_nll"])  # the first steps' loss (about 543 nats) would flatten the rest
 plt.show()
 
 # %% [markdown] tags=["q1"]
-# The curve's points use a fixed subset of test and training digits, each binarized once; the table uses all
-# 10000 test digits, binarized with three evaluation seeds (mean, and the range over seeds).
+# The points score the first digits of each set, binarized once; the two sets differ, so their gap is not overfitting
+# alone. The table scores all test digits under three evaluation binarizations (mean, and range).
 
 # %% tags=["q1", "hide-input"]
 nll_seeds = [pixelcnn.test_nll(pcnn, data.eval_binarization(test_images, seed)) for seed in EVAL_SEEDS]
@@ -145,10 +148,9 @@ record(
 # %% [markdown] tags=["q1"]
 # ### Sampling `# COMPLETE`
 #
-# Pixel by pixel in raster order, $x_i \sim \text{Bernoulli}(\sigma(\ell_i))$: a sample is an inpainting with every
-# pixel a hole (`inpaint`, the loop, in the next section). The samples below are drawn by `sampler.sample`, the same
-# loop with every layer's activations cached, so that each step computes one new position instead of the whole
-# network; for the same random numbers it draws exactly the loop's samples (`tests/test_inpainting.py`).
+# In raster order, $x_i \sim \text{Bernoulli}(\sigma(\ell_i))$: an inpainting with every pixel a hole (`inpaint`,
+# next section). The samples are drawn by `sampler.sample`, the same loop with each layer's activations cached; for
+# the same random numbers it draws exactly the loop's samples (a test checks it).
 
 # %% tags=["q1"]
 show_source(pixelcnn.sample)
@@ -165,6 +167,7 @@ binary_train = data.eval_binarization(train_images[torch.randperm(60000, generat
 untold_scores, floor_scores = (sample_scores.score_samples(judge, x, binary_test) for x in (pcnn_samples, binary_train))
 record(
     report.sample_table(n, {"PixelCNN samples": untold_scores, "binarized training digits (the floor)": floor_scores}),
+    fid_samples=n,
     pixelcnn_fid=untold_scores["fid"],
     pixelcnn_fid_floor=floor_scores["fid"],
 )
@@ -173,9 +176,8 @@ record(
 # ### Inpainting `# COMPLETE`
 #
 # `known` is a bool mask, True where a pixel is observed. **Raster** inpainting samples the hole pixels in raster
-# order from $p(x_i \mid x_{<i})$ and keeps the observed pixels exactly. It sees the observed pixels before each hole
-# pixel only: a visible pixel below or right of the hole is ignored. So it sees all of a bottom hole's context, and
-# none of a top hole's.
+# order from $p(x_i \mid x_{<i})$, keeping the observed ones. It sees only observed pixels before each hole pixel: all
+# of a bottom hole's context, none of a top hole's.
 
 # %% tags=["q1"]
 show_source(pixelcnn.inpaint)
@@ -184,24 +186,24 @@ show_source(pixelcnn.inpaint)
 examples = data.eval_binarization(test_images[10:14], 4).to(DEVICE)
 for kind in ("bottom", "top"):
     known = holes.hole_mask(kind, len(examples), seed=1).to(DEVICE)
-    inpainting.plot_inpainting(pcnn, examples, known, samples=4, methods=("raster",), title=f"{kind} holes")
+    inpainting.plot_inpainting(pcnn, examples[:3], known[:3], samples=4, methods=("raster",), title=f"{kind} holes")
     plt.show()
 
 # %% [markdown] tags=["q1"]
-# **Measured.** Raster draws $S$ completions of each test digit. **agree**: how often the classifier names the true
-# digit, per completion; **vote**: how often the majority label of the $S$ completions is the true one. Baselines:
-# **black** leaves the hole at 0; **nearest** copies the hole from the training digit closest on the observed pixels;
-# the **10-NN vote** is the majority label of the 10 closest training digits. **Hole NLL**:
-# $-\log p(x_{\text{hole}} \mid \text{the pixels before it})$ of the true hole in nats, exact; its **floor** is the
-# entropy of the binarization itself, $\sum_{i \in \text{hole}} H(g_i/255)$, which no model can expect to beat.
-# Intervals are 95%; the methods are scored on the same digits, holes and binarizations.
+# **Measured** on the same random test digits and holes, $S$ completions each: **agree**, how often the classifier
+# names the true digit per completion; **vote**, how often the majority of the $S$ does. Baselines: **black** (hole
+# left at 0), **nearest** (hole copied from the training digit closest on the observed pixels), **10-NN** (majority
+# label of the 10 closest). **Hole NLL**: $-\log p$ of the true hole in nats, exact; its **floor**,
+# $\sum_{i \in \text{hole}} H(g_i/255)$, is the binarization's own entropy. Intervals 95%; differences paired.
 
 # %% tags=["q1", "hide-input"]
 spec = P.inpainting
 rows = inpainting_eval.evaluate(pcnn, judge, test_images, test_labels, train_images, train_labels, spec)
 record(
     f"{spec.digits} random test digits, S = {spec.samples}\n\n"
-    + inpainting_eval.table(rows, spec.candidates, methods=("black", "nearest", "raster")),
+    + inpainting_eval.table(rows, spec.candidates, methods=("black", "nearest", "raster"))
+    + "\n\n"
+    + inpainting_eval.paired_table(rows, [("raster", "black"), ("raster", "nearest")]),
     inpainting=rows,
     inpainting_digits=spec.digits,
 )
@@ -209,42 +211,32 @@ record(
 # %% [markdown] tags=["q1"]
 # ### Beyond the question: inpainting that sees every visible pixel
 #
-# Raster sampling is blind to what lies after a hole pixel. Two ways to use all of it:
-#
-# * **SIR** (sampling-importance-resampling): draw $K$ raster completions, weight each by the likelihood the model
-#   gives the observed pixels, and resample. Exact as $K \to \infty$; with a small $K$ it repeats the few candidates
-#   that fit.
-# * **Conditional** (`conditional.ConditionalPixelCNN`): the PixelCNN above plus an unmasked network
-#   (`ConditionNet`) of the observed image, its mask and a digit $y$, whose features are added after the input layer
-#   and after the last block. A small classifier of the observed pixels, the *recogniser* $r(y \mid x_{\text{obs}})$,
-#   trained first and then frozen, says which digits they suggest, and the model is the mixture
-#   $p(x_{\text{hole}} \mid x_{\text{obs}}) = \sum_{y} r(y \mid x_{\text{obs}})\, p(x_{\text{hole}} \mid x_{\text{obs}}, y)$:
-#   a completion draws $y$ from $r$, then its hole from the network *told* $y$; its likelihood is exact in ten
-#   passes. It starts from the trained PixelCNN's layers and trains on: half of the digits with every pixel a hole,
-#   the others a random hole; three quarters told their true label.
-
-# %% tags=["q1"]
-show_source(conditional.ConditionNet.forward, conditional.mixture_hole_log_prob, inpainting.label_mixture)
+# * **SIR**: draw $K$ raster completions, weight each by the likelihood of the observed pixels, resample.
+# * **Conditional** (`conditional.py`): the PixelCNN plus an unmasked network of the observed image, its mask and a
+#   digit $y$, added after the input layer and the last block. A frozen classifier of the observed pixels,
+#   $r(y \mid x_{\text{obs}})$, makes it the mixture
+#   $p(x_{\text{hole}} \mid x_{\text{obs}}) = \sum_{y} r(y \mid x_{\text{obs}})\, p(x_{\text{hole}} \mid x_{\text{obs}}, y)$,
+#   exact in ten passes. It starts from the PixelCNN above and trains on random holes (half: every pixel), three
+#   quarters of the digits told their label.
 
 # %% tags=["q1"]
 cond, cond_history = conditional.train_conditional(
     P.conditional, (train_images, train_labels), (test_images, test_labels), DEVICE
 )
-for kind in ("top", "ring"):
-    known = holes.hole_mask(kind, len(examples), seed=1).to(DEVICE)
-    inpainting.plot_inpainting(
-        cond, examples, known, samples=3, candidates=P.inpainting.candidates, title=f"{kind} holes"
-    )
-    plt.show()
+known = holes.hole_mask("top", len(examples), seed=1).to(DEVICE)
+inpainting.plot_inpainting(cond, examples[:3], known[:3], methods=("raster", "conditional"), title="top holes")
+plt.show()
 
 # %% tags=["q1", "hide-input"]
 cond_rows = inpainting_eval.evaluate_conditional(cond, judge, test_images, test_labels, spec)
+all_rows = inpainting_eval.merge(rows, cond_rows)
 record(
-    f"The same {spec.digits} digits and holes; SIR weighs K = {spec.candidates} raster completions of the PixelCNN; "
-    f"conditional: {cond_history.steps} more steps from the PixelCNN's layers ({cond_history.wall_time_s:.0f} s). "
-    "SIR's NLL is an importance-sampling estimate that errs low (`benchmarks/RESULTS.md`, *sir-evidence*).\n\n"
-    + inpainting_eval.table(inpainting_eval.merge(rows, cond_rows), spec.candidates),
-    inpainting=inpainting_eval.merge(rows, cond_rows),
+    f"The same {spec.digits} digits and holes; SIR weighs K = {spec.candidates} raster completions; conditional: "
+    f"{cond_history.steps} more steps ({cond_history.wall_time_s:.0f} s). SIR's NLL is an estimate that errs low.\n\n"
+    + inpainting_eval.table(all_rows, spec.candidates, methods=("sir", "conditional"))
+    + "\n\n"
+    + inpainting_eval.paired_table(all_rows, [("conditional", "nearest"), ("conditional", inpainting_eval.CONTEXT)]),
+    inpainting=all_rows,
     conditional_steps=cond_history.steps,
     conditional_train_s=cond_history.wall_time_s,
 )
@@ -252,25 +244,15 @@ record(
 # %% [markdown] tags=["q1"]
 # ### Beyond the question: samples through the told digit
 #
-# With nothing observed, the conditional network told a digit $y$ is a class-conditional PixelCNN $p(x \mid y)$
-# (van den Oord et al. 2016). Generation can go through it as a **label mixture**
-# $$p(x) = \sum_{y=0}^{9} \pi(y)\, p(x \mid y),$$
-# $\pi$ the training digits' label frequencies: its likelihood is exact in ten passes, and a sample draws
-# $y \sim \pi$, then every pixel in raster order from the network told $y$. The digit enters `ConditionNet` as a
-# learned $7 \times 7$ map per digit (`digit_map`, in its `forward` above), so the told digit says where the ink goes
-# from the first pixel on: a bias that is the same at every position cannot (`benchmarks/RESULTS.md`, *digit-map*).
-
-# %% tags=["q1"]
-show_source(conditional.label_mixture_log_prob, sampler.sample_label_mixture)
+# With nothing observed, the network told $y$ is a class-conditional PixelCNN $p(x \mid y)$, and the **label
+# mixture** $p(x) = \sum_{y} \pi(y)\, p(x \mid y)$, $\pi$ the label frequencies, is exact in ten passes; a sample
+# draws $y \sim \pi$, then every pixel from the network told $y$.
 
 # %% tags=["q1", "hide-input"]
 prior = data.label_frequencies(train_labels)
-told_grid = sampler.sample_told(
-    cond, torch.arange(10).repeat_interleave(12), generator=randomness.generator("sampling", 2)
-)
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.9))
-show_grid(pcnn_samples[:120], "PixelCNN: x ~ p(x)", nrow=12, ax=axes[0])
-show_grid(told_grid.cpu(), "told: row y holds x ~ p(x | y), y = 0 to 9", nrow=12, ax=axes[1])
+told_grid = sampler.sample_told(cond, torch.arange(10).repeat(6), generator=randomness.generator("sampling", 2))
+fig, ax = plt.subplots(figsize=(5, 3.3))
+show_grid(told_grid.cpu(), "told: column y holds x ~ p(x | y), y = 0 to 9", nrow=10, ax=ax)
 plt.show()
 
 # %% tags=["q1", "hide-input"]
@@ -279,7 +261,7 @@ mixture_scores = sample_scores.score_samples(judge, mixture_samples.cpu(), binar
 nll_images = data.eval_binarization(test_images[: P.mixture_nll_digits], 0)
 untold_nll = pixelcnn.nll_per_image(pcnn, nll_images)
 mixture_nll = conditional.mixture_nll_per_image(cond, nll_images, prior)
-gain = metrics.mean_and_interval(untold_nll - mixture_nll)
+gain = mean_and_interval(untold_nll - mixture_nll)
 per_digit = ", ".join(f"{y}: {100 * a:.0f}%" for y, a in enumerate(mixture_scores["agree_per_digit"]))
 samples = {"PixelCNN samples": untold_scores, "label-mixture samples": mixture_scores}
 record(
@@ -303,27 +285,25 @@ record(discussion.q1(recorded_so_far()))
 # %% [markdown] tags=["q2"]
 # ## Question 2: Real NVP
 #
-# A normalizing flow maps data to a latent $z = f_w(v)$ with a bijection $f_w$ and a standard normal base
-# distribution, so by the change of variables
+# A flow maps data to a latent $z = f_w(v)$ by a bijection, with a standard normal base:
 # $$\log p_w(v) = \log \mathcal{N}(f_w(v); 0, I) + \log \left|\det \frac{\partial f_w}{\partial v}\right|.$$
-# The grey levels $x \in \{0,\dots,255\}^{784}$ are **dequantized**, $v = x + u$ with $u \sim U[0,1)^{784}$, so that a
-# continuous density can be fitted; $-\log p(v)$ averaged over $u$ bounds the code length of $x$, reported in
-# **bits per dimension**, $-\log p(v) / (784 \ln 2)$. Before the couplings, $v$ goes to logit space,
-# $y = \text{logit}(\lambda + (1 - 2\lambda)\, v / 256)$ with $\lambda = 10^{-6}$, and that step's log-determinant is
-# part of the likelihood. Every transform has `forward(x) -> (z, log_det)` and `inverse(z) -> (x, log_det)`.
+# Grey levels are **dequantized**, $v = x + u$, $u \sim U[0,1)^{784}$; $-\log p(v)$ bounds the code length of $x$,
+# reported in **bits per dimension**, $-\log p(v) / (784 \ln 2)$. First $v$ goes to logit space,
+# $\text{logit}(\lambda + (1 - 2\lambda)\, v / 256)$, $\lambda = 10^{-6}$, whose log-determinant counts too. Every
+# transform has `forward(x) -> (z, log_det)` and `inverse(z) -> (x, log_det)`.
 
 # %% [markdown] tags=["q2"]
 # ### Coupling layer with fully-connected scale and translation `# COMPLETE`
 #
-# An affine coupling keeps half of the pixels (a checkerboard) and transforms the other half with a scale and shift
-# computed from the kept half by a fully-connected network: $z_{\text{free}} = x_{\text{free}} \odot e^{s(x_{\text{cond}})} + t(x_{\text{cond}})$.
-# The Jacobian is triangular with $e^{s}$ on the diagonal, so $\log|\det| = \sum s$, and the inverse needs no
-# inversion of a network: $x_{\text{free}} = (z_{\text{free}} - t(z_{\text{cond}})) \odot e^{-s(z_{\text{cond}})}$.
+# A coupling keeps half of the pixels (a checkerboard) and transforms the other half by a scale and shift that a
+# fully-connected network computes from the kept half: $z_{\text{free}} = x_{\text{free}} \odot e^{s(x_{\text{cond}})} + t(x_{\text{cond}})$.
+# The Jacobian is triangular, so $\log|\det| = \sum s$; the inverse is
+# $x_{\text{free}} = (z_{\text{free}} - t(z_{\text{cond}})) \odot e^{-s(z_{\text{cond}})}$.
 
 # %% tags=["q2"]
 show_source(realnvp.checkerboard, realnvp.AffineCoupling)
 
-# %% tags=["q2"]
+# %% tags=["q2", "hide-input"]
 # the contract, checked numerically on one coupling with random (non-identity) weights
 coupling = realnvp.AffineCoupling(realnvp.checkerboard(parity=0), hidden=64)
 torch.nn.init.normal_(coupling.net[-1].weight, std=0.05)
@@ -340,9 +320,8 @@ print(
 # %% [markdown] tags=["q2"]
 # ### The flow `# COMPLETE`
 #
-# The transform $f_w$: preprocessing (scale to $[0, 1)$, logit, each with its log-determinant), then couplings
-# whose checkerboards alternate, so every pixel is transformed by every other coupling. The model pairs it with the
-# standard normal base (`flows.Flow`).
+# $f_w$: scale to $[0, 1)$ and logit (each with its log-determinant), then couplings whose checkerboards alternate,
+# so every pixel is transformed by every other coupling; `flows.Flow` pairs it with the standard normal base.
 
 # %% tags=["q2"]
 show_source(realnvp.RealNVP, flows.Scale, flows.Logit, realnvp.real_nvp, flows.Flow, flows.StandardNormal)
@@ -350,13 +329,14 @@ show_source(realnvp.RealNVP, flows.Scale, flows.Logit, realnvp.real_nvp, flows.F
 # %% [markdown] tags=["q2"]
 # ### The loss and training `# COMPLETE`
 #
-# The loss is the negative log-likelihood of a freshly dequantized batch, in bits per dimension. Training
-# (`training.train`, the loop shared with Q1) is AdamW with warm-up and a cosine learning rate over the run,
-# gradients clipped, stopped by the profile's step or time limit. Test figures dequantize with evaluation seeds whose
-# noise training never draws. The flow's sizes and the training run are the profile's:
+# The loss: bits/dim of a freshly dequantized batch. `training.train` (shared with Q1): AdamW, warm-up then a cosine
+# learning rate, clipped gradients, stopped by the step limit or the time budget. Test figures dequantize with
+# evaluation seeds whose noise training never draws. The flow's sizes and training run:
 
 # %% tags=["q2"]
-show_source(realnvp.dequantize, realnvp.realnvp_loss, realnvp.test_bits_per_dim, realnvp.train_realnvp, training.train)
+show_source(
+    realnvp.dequantize, realnvp.realnvp_loss, realnvp.bits_per_dim_per_image, realnvp.train_realnvp, training.train
+)
 
 # %% tags=["q2"]
 print(P.realnvp.model, P.realnvp.train, sep="\n")
@@ -370,11 +350,13 @@ plt.ylim(top=min(3.0, max(nvp_history.step_loss)))
 plt.show()
 
 # %% tags=["q2", "hide-input"]
-bpd_seeds = [realnvp.test_bits_per_dim(nvp, test_images, seed) for seed in EVAL_SEEDS]
-bpd = sum(bpd_seeds) / len(bpd_seeds)
+bpd_images = torch.stack([realnvp.bits_per_dim_per_image(nvp, test_images, seed) for seed in EVAL_SEEDS])
+bpd_seeds = bpd_images.mean(1).tolist()
+bpd, bpd_half = mean_and_interval(bpd_images.mean(0))  # over test digits, each averaged over the seeds
 record(
-    report.bpd_table("this Real NVP", bpd_seeds, nvp_history.steps, nvp_history.wall_time_s, P.name),
+    report.bpd_table("this Real NVP", (bpd, bpd_half), bpd_seeds, nvp_history.steps, nvp_history.wall_time_s, P.name),
     realnvp_bpd=bpd,
+    realnvp_bpd_interval=[bpd, bpd_half],
     realnvp_bpd_seeds=bpd_seeds,
     realnvp_steps=nvp_history.steps,
     realnvp_train_s=nvp_history.wall_time_s,
@@ -383,10 +365,9 @@ record(
 # %% [markdown] tags=["q2"]
 # ### Sampling `# COMPLETE`
 #
-# $z \sim \mathcal{N}(0, T^2 I)$, then $v = f_w^{-1}(z)$ and $x = \lfloor v \rfloor$. $T = 1$ samples the model; a
-# lower *temperature* $T$ concentrates the samples near the latent's centre. Which $T$ is shown is decided by
-# measurement: for each $T$, samples against as many real test digits, the FID and the fraction of samples that
-# the classifier labels with probability at least 0.9, next to the same two numbers for real training digits.
+# $z \sim \mathcal{N}(0, T^2 I)$, $v = f_w^{-1}(z)$, $x = \lfloor v \rfloor$; $T = 1$ samples the model, a lower
+# *temperature* $T$ draws nearer the latent's centre. $T$ is chosen by the lowest FID against training digits (the
+# grid grows until the choice is inside it); the table reports each $T$ against test digits, with its own latents.
 
 # %% tags=["q2"]
 show_source(realnvp.sample, realnvp.to_images)
@@ -395,87 +376,64 @@ show_source(realnvp.sample, realnvp.to_images)
 subsets = randomness.generator("subsets", 1)
 n = P.fid_samples
 real_test = test_images[torch.randperm(10000, generator=subsets)[:n]]
-real_train = train_images[torch.randperm(60000, generator=subsets)[:n]]
+order = torch.randperm(60000, generator=subsets)
+real_train, choosing = train_images[order[:n]], train_images[order[n : 2 * n]]  # the floor's digits, the choice's
 floor = {
     "fid": fid.fid_images(real_train, real_test, judge),
     "confident": classifier.confident_fraction(judge, real_train),
 }
 TEMPERATURES = [1.0, 0.9, 0.8, 0.7]
-quality = realnvp_eval.sample_quality(nvp, judge, real_test, TEMPERATURES, n=n)
-best = min(quality, key=lambda row: row["fid"])
+CHOICE_SEED = 1000  # the choice's latents: sampling seeds the reported rows never use
+t_nvp, choice = realnvp_eval.choose_temperature(
+    lambda ts: realnvp_eval.sample_quality(nvp, judge, choosing, ts, n=n, seed=CHOICE_SEED), TEMPERATURES
+)
+quality = realnvp_eval.sample_quality(nvp, judge, real_test, [r["temperature"] for r in choice], n=n)
 record(
-    report.temperature_table(n, floor, quality)
-    + f"\n\nThe lowest FID is at T = {best['temperature']}: the temperature shown below.",
+    report.temperature_table(n, floor, choice, quality, t_nvp),
     realnvp_quality=quality,
     realnvp_floor=floor,
-    realnvp_temperature=best["temperature"],
+    realnvp_temperature=t_nvp,
 )
 
 # %% tags=["q2", "hide-input"]
-fig, ax = plt.subplots(figsize=(8, 4.4))
-shown = realnvp.sample(nvp, 48, best["temperature"], randomness.generator("sampling", 20))
-show_grid(shown, f"Real NVP samples, T = {best['temperature']}", nrow=12, ax=ax)
+fig, ax = plt.subplots(figsize=(8, 2.4))
+shown = realnvp.sample(nvp, 48, t_nvp, randomness.generator("sampling", 20))
+show_grid(shown, f"Real NVP samples, T = {t_nvp}", nrow=16, ax=ax)
 plt.show()
 
 # %% [markdown] tags=["q2"]
 # ### Beyond the question: a base that knows the digits
 #
-# The flow stays as it is; only the base changes, to one Gaussian per digit (as Glow's class-conditional prior),
-# $$q(z) = \sum_{y=0}^{9} \pi(y)\, \mathcal{N}\big(z; \mu_y, \operatorname{diag} \sigma_y^2\big).$$
-# With the trained flow fixed, the maximum-likelihood $\mu_y$ and $\sigma_y^2$ are the mean and variance of the
-# latents of digit $y$'s training images: one pass over the training set, no further training. The density stays
-# exact, $\log p(v) = \log q(f(v)) + \log|\det \partial f / \partial v|$, so its bits/dim compare with the plain
-# flow's; a sample of digit $y$ draws $z \sim \mathcal{N}(\mu_y, T^2 \sigma_y^2)$ and maps it back. A base learnt together with the flow, in a training run of its own, draws clearer samples still
-# (`benchmarks/RESULTS.md`, *realnvp-joint-base*); it would cost a second training run, which this notebook's time
-# budget does not leave.
-
-# %% tags=["q2"]
-show_source(digit_base.DiagonalGaussianMixture.log_prob, digit_base.fit_digit_base)
+# Only the base changes, to one Gaussian per digit,
+# $q(z) = \sum_{y} \pi(y)\, \mathcal{N}(z; \mu_y, \operatorname{diag} \sigma_y^2)$. With the flow fixed, the
+# maximum-likelihood $\mu_y, \sigma_y^2$ are the mean and variance of digit $y$'s training latents: one pass, no
+# training. The density stays exact; a sample of digit $y$ draws $z \sim \mathcal{N}(\mu_y, T^2 \sigma_y^2)$.
 
 # %% tags=["q2", "hide-input"]
 digit_nvp = digit_base.digit_flow(nvp, train_images, train_labels)
-digit_bpd_seeds = [realnvp.test_bits_per_dim(digit_nvp, test_images, seed) for seed in EVAL_SEEDS]
-digit_bpd = sum(digit_bpd_seeds) / len(digit_bpd_seeds)
-digit_quality = realnvp_eval.told_sample_quality(digit_nvp, judge, real_test, TEMPERATURES, n=n)
-digit_best = min(digit_quality, key=lambda row: row["fid"])
+digit_images = torch.stack([realnvp.bits_per_dim_per_image(digit_nvp, test_images, seed) for seed in EVAL_SEEDS])
+digit_bpd = digit_images.mean().item()
+gain = mean_and_interval((bpd_images - digit_images).mean(0))  # paired: the same digits and noise
+t_digit, digit_choice = realnvp_eval.choose_temperature(
+    lambda ts: realnvp_eval.told_sample_quality(digit_nvp, judge, choosing, ts, n=n, seed=CHOICE_SEED), TEMPERATURES
+)
+temperatures = [r["temperature"] for r in digit_choice]
+digit_quality = realnvp_eval.told_sample_quality(digit_nvp, judge, real_test, temperatures, n=n)
 record(
-    f"Test bits/dim (all 10000 test digits, mean of {len(EVAL_SEEDS)} dequantization seeds): plain base "
-    f"**{bpd:.4f}**, per-digit base **{digit_bpd:.4f}** ({min(digit_bpd_seeds):.4f} to {max(digit_bpd_seeds):.4f})."
-    f"\n\n{report.digit_base_table(n, quality, digit_quality)}\n\n"
-    f"The per-digit base's lowest FID is at T = {digit_best['temperature']}, the temperature of its grid.",
+    f"Test bits/dim (all 10000 test digits, {len(EVAL_SEEDS)} dequantization seeds): plain base **{bpd:.4f}**, "
+    f"per-digit base **{digit_bpd:.4f}**; plain minus per-digit {gain[0]:.5f} ± {gain[1]:.5f} (paired)."
+    f"\n\n{report.digit_base_table(n, digit_choice, digit_quality, t_digit)}",
     realnvp_digit_bpd=digit_bpd,
-    realnvp_digit_bpd_seeds=digit_bpd_seeds,
+    realnvp_digit_gain=gain,
     realnvp_digit_quality=digit_quality,
-    realnvp_digit_temperature=digit_best["temperature"],
+    realnvp_digit_temperature=t_digit,
 )
 
 # %% tags=["q2", "hide-input"]
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.9))
-t = best["temperature"]
-show_grid(
-    realnvp.sample(nvp, 120, t, randomness.generator("sampling", 21)), f"plain base, T = {t}", nrow=12, ax=axes[0]
-)
-t = digit_best["temperature"]
-labels = torch.arange(10).repeat_interleave(12)
-rows = digit_base.sample_told(digit_nvp, labels, t, randomness.generator("sampling", 22))
-show_grid(rows, f"per-digit base, T = {t}: row y told digit y", nrow=12, ax=axes[1])
-plt.show()
-
-# %% [markdown] tags=["q2"]
-# **Interpolation** between the latents of two test digits (the end points are the digits themselves), and each
-# sample's **nearest training digits** in pixel space: the model does not copy its training set.
-
-# %% tags=["q2", "hide-input"]
-pairs = [(0, 1), (2, 3), (4, 7)]
-paths = [realnvp_eval.interpolate(nvp, test_images[i], test_images[j], steps=10) for i, j in pairs]
-fig, ax = plt.subplots(figsize=(8, 2.8))
-show_grid(torch.cat(paths), "interpolation in latent space", nrow=10, ax=ax)
-plt.show()
-samples = realnvp.sample(nvp, 5, best["temperature"], randomness.generator("sampling", 10)).cpu()
-neighbours = realnvp_eval.nearest_neighbours(samples, train_images, k=4)
-rows = [torch.cat([s[None], train_images[i]]) for s, i in zip(samples, neighbours, strict=True)]
-fig, ax = plt.subplots(figsize=(4, 4.2))
-show_grid(torch.cat(rows), "a sample, then its 4 nearest training digits", nrow=5, ax=ax)
+fig, ax = plt.subplots(figsize=(4.4, 2.9))
+labels = torch.arange(10).repeat(6)
+told_grid = digit_base.sample_told(digit_nvp, labels, t_digit, randomness.generator("sampling", 22))
+show_grid(told_grid, f"per-digit base, T = {t_digit}: column y told digit y", nrow=10, ax=ax)
 plt.show()
 
 # %% tags=["q2", "hide-input"]

@@ -111,8 +111,8 @@ def conditional_cmd(ctx: Context, retrain: bool = False):
 def _report_nll(kind: str, name: str, model: torch.nn.Module, history, test_images: torch.Tensor) -> None:
     """Print a PixelCNN's test NLL (untold, nothing observed) on the 10000 test digits, per evaluation seed."""
     from .data import eval_binarization
-    from .metrics import bits_per_dim
     from .pixelcnn import test_nll
+    from .units import bits_per_dim
 
     nll = [test_nll(model, eval_binarization(test_images, seed)) for seed in EVAL_SEEDS]
     print(

@@ -24,7 +24,6 @@ MNIST_FILES = (
 SPLITS = ("train", "test")
 IMAGE_SHAPE = (1, 28, 28)  # one MNIST digit: (channels, height, width)
 PIXELS = 784  # = 28 * 28, the dimension D of a digit
-BINARIZE_METHODS = ("threshold", "stochastic")
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -103,35 +102,28 @@ def check_uint8_images(images: torch.Tensor, name: str = "images") -> None:
         )
 
 
-def binarize(images: torch.Tensor, method: str = "threshold", generator: torch.Generator | None = None) -> torch.Tensor:
-    """Binarize uint8 images (N, 1, H, W) to float32 {0., 1.} of the same shape.
-
-    - "threshold": 1 where intensity/255 > 0.5 (i.e. pixel >= 128).
-    - "stochastic": one Bernoulli draw per pixel with probability intensity/255, from `generator` (the same generator
-      state gives the same dataset). This is the convention of the binarized-MNIST likelihood benchmarks (e.g.
-      PixelCNN's 81.30 nats). Evaluations pass a generator of their own stream (`asgn2.randomness`); without one the
-      draw comes from the global RNG of the images' device (training's stream, `fresh_binarization`).
-    """
+def binarize(images: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Stochastically binarize uint8 images (N, 1, H, W) to float32 {0., 1.} of the same shape: one Bernoulli draw
+    per pixel with probability intensity/255, from `generator` (the same generator state gives the same dataset).
+    This is the convention of the binarized-MNIST likelihood benchmarks (e.g. PixelCNN's 81.30 nats). Evaluations
+    pass a generator of their own stream (`asgn2.randomness`); without one the draw comes from the global RNG of the
+    images' device (training's stream, `fresh_binarization`)."""
     check_uint8_images(images)
-    if method == "threshold":
-        return (images >= 128).to(torch.float32)
-    if method == "stochastic":
-        device = images.device if generator is None else generator.device
-        uniform = torch.rand(images.shape, generator=generator, device=device).to(images.device)
-        return (uniform < images.to(torch.float32) / 255.0).to(torch.float32)
-    raise ValueError(f"method must be one of {BINARIZE_METHODS}, got {method!r}")
+    device = images.device if generator is None else generator.device
+    uniform = torch.rand(images.shape, generator=generator, device=device).to(images.device)
+    return (uniform < images.to(torch.float32) / 255.0).to(torch.float32)
 
 
 def fresh_binarization(images: torch.Tensor) -> torch.Tensor:
     """A new Bernoulli draw per pixel of uint8 images (N, 1, H, W), float {0., 1.}, from the global (training)
     stream on the images' device: training sees every digit binarized anew each time (data augmentation)."""
-    return binarize(images, "stochastic")
+    return binarize(images)
 
 
 def eval_binarization(images: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Stochastically binarized digits (N, 1, 28, 28) for an evaluation, drawn from the "eval-binarization" stream
     with evaluation seed `seed`: disjoint from the binarizations that training draws."""
-    return binarize(images, "stochastic", stream("eval-binarization", seed))
+    return binarize(images, stream("eval-binarization", seed))
 
 
 def label_frequencies(labels: torch.Tensor) -> torch.Tensor:

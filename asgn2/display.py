@@ -58,7 +58,7 @@ def plot_history(
     import numpy as np
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
+        _, ax = plt.subplots(figsize=(7, 2.7))
     if step_loss is not None:
         loss = np.asarray(history.step_loss, dtype=float) * loss_scale
         window = max(1, min(smooth, len(loss)))

@@ -255,8 +255,8 @@ def plot_inpainting(
             axes[i, j].axis("off")
             if panel is not None:
                 axes[i, j].imshow(panel.cpu(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-                axes[i, j].set_title(label, fontsize=7)
+                axes[i, j].set_title(label, fontsize=8)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

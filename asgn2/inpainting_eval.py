@@ -34,13 +34,14 @@ from .classifier import predict
 from .conditional import ConditionalPixelCNN, mixture_hole_log_prob
 from .data import binarize, eval_binarization
 from .holes import HOLE_KINDS, UNSEEN, hole_mask
-from .metrics import mean_and_interval
+from .intervals import mean_and_interval
 from .pixelcnn import PixelCNN, pixel_log_probs
 from .randomness import generator
 
 Row = dict[str, Any]
 KNN = 10
 CONTEXT = f"{KNN}-NN vote / floor"  # the context row of a family: the k-NN vote, the noise floor
+ORIGINAL = "original digits (binarized)"  # the classifier on the evaluation's digits themselves, no hole
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,21 @@ def in_chunks(
 
 
 def _row(kind: str, method: str, **values: Any) -> Row:
+    """A table row: each per-digit tensor as [mean, 95% half-width]; the per-digit votes (0 or 1) kept as "votes", so
+    that two methods on the same digits compare by their paired difference (`paired_difference`)."""
     row: Row = {"holes": kind, "seen": kind not in UNSEEN, "method": method}
     for name, value in values.items():
         row[name] = list(mean_and_interval(value)) if isinstance(value, torch.Tensor) else value
+    if isinstance(values.get("vote"), torch.Tensor):
+        row["votes"] = values["vote"].int().tolist()
     return row
+
+
+def paired_difference(a: Row, b: Row) -> tuple[float, float]:
+    """The mean of a's per-digit votes minus b's on the same digits, and its 95% half-width."""
+    if len(a["votes"]) != len(b["votes"]):
+        raise ValueError(f"not the same digits: {len(a['votes'])} votes against {len(b['votes'])}")
+    return mean_and_interval(torch.tensor(a["votes"]) - torch.tensor(b["votes"]))
 
 
 def _scores(judge, completions: torch.Tensor, truth: torch.Tensor, known: torch.Tensor, labels: torch.Tensor):
@@ -213,9 +225,9 @@ def evaluate(
     device = next(model.parameters()).device
     grey, labels, truth = evaluation_digits(test_images, test_labels, spec.digits, spec.seed)
     truth = truth.to(device)
-    train_binary = binarize(train_images, "stochastic", generator("baselines", spec.seed))
+    train_binary = binarize(train_images, generator("baselines", spec.seed))
     original = (predict(judge, truth).cpu() == labels).float()
-    rows = [_row("none", "original digits", agree=original, vote=original)]
+    rows = [_row("none", ORIGINAL, agree=original, vote=original)]
     for kind in spec.kinds:
         rows += evaluate_family(model, judge, truth, labels, train_binary, train_labels, kind, spec, grey)
     return rows
@@ -275,7 +287,7 @@ def table(
     Separator dashes in proportion to the column widths: pandoc sizes a wide table's columns by its dashes, so the
     table fits a printed page."""
     if methods is not None:
-        rows = [r for r in rows if r["method"] in methods or r["method"] in (CONTEXT, "original digits")]
+        rows = [r for r in rows if r["method"] in methods or r["method"] in (CONTEXT, ORIGINAL)]
     header = ["holes", "method"] + [COLUMNS[c][0] for c in columns]
     widths = [12, 18] + [COLUMNS[c][2] for c in columns]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("-" * w for w in widths) + "|"]
@@ -286,4 +298,17 @@ def table(
         cells = [_cell(r, c, COLUMNS[c][1]) for c in columns]
         lines.append(f"| {holes if holes != previous else ''} | {method} | " + " | ".join(cells) + " |")
         previous = holes
+    return "\n".join(lines)
+
+
+def paired_table(rows: list[Row], pairs: list[tuple[str, str]]) -> str:
+    """Markdown: per hole family, each (method, against) pair's vote difference in points with its 95% interval,
+    paired on the same digits (`paired_difference`); pairs missing from a family are skipped."""
+    lines = ["| holes | method | against | vote difference (points, paired) |", "|---|---|---|---|"]
+    for family in dict.fromkeys(r["holes"] for r in rows if r["holes"] != "none"):
+        methods = {r["method"]: r for r in rows if r["holes"] == family}
+        for a, b in pairs:
+            if a in methods and b in methods:
+                difference, half = paired_difference(methods[a], methods[b])
+                lines.append(f"| {family} | {a} | {b} | {100 * difference:+.1f} ± {100 * half:.1f} |")
     return "\n".join(lines)

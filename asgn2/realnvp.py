@@ -23,11 +23,11 @@ from torch import nn
 
 from .data import IMAGE_SHAPE, PIXELS, check_uint8_images
 from .flows import Composite, Flow, Logit, Scale, StandardNormal, Transform
-from .metrics import bits_per_dim
 from .randomness import generator as stream
 from .randomness import seeded
 from .runs import train_or_load
 from .training import History, TrainConfig
+from .units import bits_per_dim
 
 LAM = 1e-6  # of the logit transform, as in the MAF paper's MNIST set-up
 
@@ -188,17 +188,25 @@ def realnvp_loss(model: Flow, images: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def test_bits_per_dim(model: nn.Module, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> float:
-    """Mean bits/dim of a flow (anything with `log_prob`) over uint8 images (N, 1, 28, 28), dequantized with
-    evaluation seed `seed` of the "eval-dequantization" stream (disjoint from the noise training draws)."""
+def bits_per_dim_per_image(
+    model: nn.Module, images: torch.Tensor, seed: int = 0, batch_size: int = 1000
+) -> torch.Tensor:
+    """Bits/dim of each of the uint8 images (N, 1, 28, 28) under a flow (anything with `log_prob`), (N,) float64,
+    dequantized with evaluation seed `seed` of the "eval-dequantization" stream (disjoint from the noise training
+    draws): two flows scored with the same seed see the same noise, so their difference is paired."""
     model.eval()
     parameter = next(model.parameters())
     noise = stream("eval-dequantization", seed)
-    total = 0.0
+    out = []
     for chunk in images.split(batch_size):
         v = dequantize(chunk, noise).to(parameter.device, parameter.dtype)
-        total += bits_per_dim(-model.log_prob(v)).sum().item()
-    return total / images.shape[0]
+        out.append(bits_per_dim(-model.log_prob(v)).double().cpu())
+    return torch.cat(out)
+
+
+def test_bits_per_dim(model: nn.Module, images: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> float:
+    """Mean bits/dim of a flow over uint8 images (N, 1, 28, 28): `bits_per_dim_per_image`, averaged."""
+    return bits_per_dim_per_image(model, images, seed, batch_size).mean().item()
 
 
 def train_realnvp(

@@ -50,7 +50,7 @@ def sample_quality(
 ) -> list[dict[str, float]]:
     """Per temperature T: `sample_scores.score_samples` of n samples against n real uint8 images
     (`real_images[:n]`): FID, the fraction labelled with probability >= `confident` and its half-width. Each
-    temperature draws its own latents (sampling stream, seed + its index)."""
+    temperature draws its own latents (sampling stream, seed + 100 T)."""
     return _quality_rows(
         lambda t, g: (sample(model, n, t, g), None), judge, real_images[:n], temperatures, seed, confident
     )
@@ -70,6 +70,26 @@ def told_sample_quality(
     return _quality_rows(lambda t, g: sample_with_labels(model, n, t, g), judge, real_images[:n], temperatures, seed)
 
 
+def choose_temperature(
+    rows_at: Callable[[list[float]], list[dict[str, Any]]], grid: list[float], step: float = 0.1
+) -> tuple[float, list[dict[str, Any]]]:
+    """The temperature of lowest FID among `rows_at(temperatures)` (rows of `sample_quality` or
+    `told_sample_quality`, scored against data the report does not use), starting from `grid`: while the lowest
+    lies at an end of the grid, the grid grows by `step` past that end (down to `step`, up to 2), so the chosen
+    temperature has a scored neighbour on each side unless it is at a limit. Returns (T, every row scored, by T)."""
+    rows = {r["temperature"]: r for r in rows_at(sorted(grid))}
+    while True:
+        best = min(rows.values(), key=lambda r: r["fid"])["temperature"]
+        lowest, highest = min(rows), max(rows)
+        if best == lowest and best - step >= step - 1e-9:
+            new = round(best - step, 6)
+        elif best == highest and best + step <= 2 + 1e-9:
+            new = round(best + step, 6)
+        else:
+            return best, [rows[t] for t in sorted(rows)]
+        rows.update({r["temperature"]: r for r in rows_at([new])})
+
+
 @torch.no_grad()
 def _quality_rows(
     draw: Callable[[float, torch.Generator], tuple[torch.Tensor, torch.Tensor | None]],
@@ -80,10 +100,10 @@ def _quality_rows(
     confident: float = 0.9,
 ) -> list[dict[str, Any]]:
     """One row of `sample_scores.score_samples` per temperature T of the samples (and told digits) `draw(T, g)`
-    makes, g the sampling stream of seed + T's index."""
+    makes, g the sampling stream of seed + 100 T (each temperature its own latents, whatever grid it is in)."""
     rows = []
-    for k, t in enumerate(temperatures):
-        images, labels = draw(t, stream("sampling", seed + k))
+    for t in temperatures:
+        images, labels = draw(t, stream("sampling", seed + round(100 * t)))
         rows.append({"temperature": t, **score_samples(judge, images.cpu(), real, labels, threshold=confident)})
     return rows
 

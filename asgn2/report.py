@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .inpainting_eval import CONTEXT, KNN
-from .metrics import bits_per_dim
-from .published import MAF_BPD, MAF_MOG_BPD, PUBLISHED_PIXELCNN_NLL
+from .inpainting_eval import CONTEXT, KNN, ORIGINAL
+from .published import MAF_BPD, MAF_MOG_BPD, PUBLISHED_PIXELCNN_NLL, REALNVP5_BPD, REALNVP10_BPD
+from .units import bits_per_dim
 
 KEY = "asgn2"
-VOTE_NAMES = {CONTEXT: f"{KNN}-NN", "original digits": "original"}  # row names in the README's inpainting lines
+VOTE_NAMES = {CONTEXT: f"{KNN}-NN", ORIGINAL: "original"}  # row names in the README's inpainting lines
 NLL_NAMES = {CONTEXT: "noise floor"}
 BEGIN, END = "<!-- results: begin (python -m asgn2 results --readme) -->", "<!-- results: end -->"
 
@@ -76,46 +76,74 @@ def sample_table(n: int, rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def bpd_table(name: str, bpd_seeds: list[float], steps: int, seconds: float, profile: str) -> str:
-    """Markdown: a flow's test bits/dim (mean over evaluation seeds, and their range) beside the published flows."""
-    bpd = sum(bpd_seeds) / len(bpd_seeds)
+def bpd_table(
+    name: str, bpd: tuple[float, float], bpd_seeds: list[float], steps: int, seconds: float, profile: str
+) -> str:
+    """Markdown: a flow's test bits/dim (the mean over the test digits and evaluation seeds with the 95% half-width
+    over digits, and the seeds' range) beside the published fully-connected flows of one paper."""
+    mean, half = bpd
     return (
         "| model | test bits / dim |\n|---|---|\n"
         f"| {name} ({profile} profile, {steps} steps, {seconds:.0f} s; all 10000 test digits, mean of "
-        f"{len(bpd_seeds)} dequantization seeds) | **{bpd:.4f}** ({min(bpd_seeds):.4f} to {max(bpd_seeds):.4f}) |\n"
-        f"| MAF(5), fully-connected (Papamakarios et al. 2017) | {MAF_BPD} |\n"
-        f"| MAF MoG(5), fully-connected (Papamakarios et al. 2017) | {MAF_MOG_BPD} |"
+        f"{len(bpd_seeds)} dequantization seeds) | **{mean:.4f}** ± {half:.4f} ({min(bpd_seeds):.4f} to "
+        f"{max(bpd_seeds):.4f}) |\n"
+        f"| Real NVP (5 couplings), fully-connected (Papamakarios et al. 2017) | {REALNVP5_BPD} |\n"
+        f"| Real NVP (10 couplings), fully-connected (same paper) | {REALNVP10_BPD} |\n"
+        f"| MAF(5), fully-connected (same paper) | {MAF_BPD} |\n"
+        f"| MAF MoG(5), fully-connected (same paper) | {MAF_MOG_BPD} |"
     )
 
 
-def temperature_table(n: int, floor: dict[str, float], quality: list[dict[str, Any]]) -> str:
-    """Markdown: per temperature, the FID and confident share of n samples (`realnvp_eval.sample_quality`), below
-    the same two numbers for n real training digits."""
+def _near(rows: list[dict[str, Any]], chosen: float, width: float = 0.2) -> list[int]:
+    """The indices of the rows a temperature table shows: T within `width` of the chosen one, and T = 1."""
+    return [k for k, r in enumerate(rows) if abs(r["temperature"] - chosen) <= width + 1e-9 or r["temperature"] == 1.0]
+
+
+def _scored(rows: list[dict[str, Any]], shown: list[int]) -> str:
+    temperatures = [r["temperature"] for r in rows]
+    if len(shown) == len(rows):
+        return ""
+    return (
+        f"\n\n{len(rows)} temperatures scored (T = {min(temperatures)} to {max(temperatures)}); shown: those within "
+        "0.2 of the chosen one, and T = 1."
+    )
+
+
+def temperature_table(
+    n: int, floor: dict[str, float], choice: list[dict[str, Any]], test: list[dict[str, Any]], chosen: float
+) -> str:
+    """Markdown: per temperature, the FID of n samples against n training digits (`choice`, which chooses T) and
+    against n test digits (`test`, the report), and the confident share, below the same for n real training digits;
+    the temperatures near the chosen one and T = 1 (`_near`)."""
     lines = [
-        f"| {n} images | FID vs {n} test digits | labelled with p >= 0.9 |",
-        "|---|---|---|",
-        f"| real training digits (the floor) | {floor['fid']:.1f} | {100 * floor['confident']:.0f}% |",
+        f"| {n} images | FID vs {n} training digits (chooses T) | FID vs {n} test digits | labelled with p >= 0.9 |",
+        "|---|---|---|---|",
+        f"| real training digits (the floor) | | {floor['fid']:.1f} | {100 * floor['confident']:.0f}% |",
     ]
-    for r in quality:
+    shown = _near(test, chosen)
+    for c, r in (pair for k, pair in enumerate(zip(choice, test, strict=True)) if k in shown):
+        mark = " (chosen)" if r["temperature"] == chosen else ""
         confident = f"{100 * r['confident']:.0f} ± {100 * r['confident_half_width']:.0f}%"
-        lines.append(f"| T = {r['temperature']} | {r['fid']:.0f} | {confident} |")
-    return "\n".join(lines)
+        lines.append(f"| T = {r['temperature']}{mark} | {c['fid']:.0f} | {r['fid']:.0f} | {confident} |")
+    return "\n".join(lines) + _scored(test, shown)
 
 
-def digit_base_table(n: int, plain: list[dict[str, Any]], digit: list[dict[str, Any]]) -> str:
-    """Markdown: per temperature, the plain flow's samples beside the per-digit base's (FID, confident share, and
-    how often the classifier names the told digit)."""
+def digit_base_table(n: int, choice: list[dict[str, Any]], test: list[dict[str, Any]], chosen: float) -> str:
+    """Markdown: per temperature, the per-digit base's samples: FID against n training digits (chooses T) and n
+    test digits, the confident share, and how often the classifier names the told digit; the temperatures near the
+    chosen one and T = 1 (`_near`)."""
     lines = [
-        f"| {n} images | plain: FID | plain: p >= 0.9 | per digit: FID | per digit: p >= 0.9 | told digit named |",
-        "|---|---|---|---|---|---|",
+        f"| {n} images | FID vs training digits (chooses T) | FID vs test digits | p >= 0.9 | told digit named |",
+        "|---|---|---|---|---|",
     ]
-    for p, d in zip(plain, digit, strict=True):
+    shown = _near(test, chosen)
+    for c, d in (pair for k, pair in enumerate(zip(choice, test, strict=True)) if k in shown):
+        mark = " (chosen)" if d["temperature"] == chosen else ""
         lines.append(
-            f"| T = {p['temperature']} | {p['fid']:.0f} | {100 * p['confident']:.0f}% | {d['fid']:.0f} | "
-            f"{100 * d['confident']:.0f} ± {100 * d['confident_half_width']:.0f}% | {100 * d['agree']:.0f} ± "
-            f"{100 * d['agree_half_width']:.0f}% |"
+            f"| T = {d['temperature']}{mark} | {c['fid']:.0f} | {d['fid']:.0f} | {100 * d['confident']:.0f} ± "
+            f"{100 * d['confident_half_width']:.0f}% | {100 * d['agree']:.0f} ± {100 * d['agree_half_width']:.0f}% |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines) + _scored(test, shown)
 
 
 def results_table(numbers: dict[str, Any]) -> str:
@@ -133,8 +161,8 @@ def results_table(numbers: dict[str, Any]) -> str:
         f"training{_seeds(r, 'pixelcnn_nll_seeds', 2)}) | **{r['pixelcnn_nll']:.2f} nats/image** = "
         f"{r['pixelcnn_bpd']:.4f} bits/dim | {PUBLISHED_PIXELCNN_NLL:.2f} nats (van den Oord et al. 2016, a far "
         "larger model) |",
-        f"| PixelCNN samples, FID (1000 per set) against binarized test digits | {r['pixelcnn_fid']:.1f} | "
-        f"{r['pixelcnn_fid_floor']:.1f} (binarized training digits) |",
+        f"| PixelCNN samples, FID ({r['fid_samples']} per set) against binarized test digits | "
+        f"{r['pixelcnn_fid']:.1f} | {r['pixelcnn_fid_floor']:.1f} (binarized training digits) |",
     ]
     mix, untold = r["pixelcnn_mixture_scores"], r["pixelcnn_untold_scores"]
     lines.append(
@@ -147,14 +175,15 @@ def results_table(numbers: dict[str, Any]) -> str:
     lines += _inpainting_lines(r["inpainting"], r["inpainting_digits"])
     lines.append(
         f"| Real NVP test bits/dim ({r['realnvp_steps']} steps, {r['realnvp_train_s']:.0f} s training"
-        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | **{r['realnvp_bpd']:.4f}** | {MAF_BPD} MAF(5), {MAF_MOG_BPD} "
-        "MAF MoG(5) (fully-connected, Papamakarios et al. 2017) |"
+        f"{_seeds(r, 'realnvp_bpd_seeds', 4)}) | **{r['realnvp_bpd']:.4f}** | {REALNVP5_BPD} Real NVP (5), "
+        f"{MAF_BPD} MAF(5), {MAF_MOG_BPD} MAF MoG(5) (fully-connected, Papamakarios et al. 2017) |"
     )
     floor = r["realnvp_floor"]
-    for q in r["realnvp_quality"]:
-        shown = " (shown)" if q["temperature"] == r["realnvp_temperature"] else ""
+    for q in (q for q in r["realnvp_quality"] if q["temperature"] in (1.0, r["realnvp_temperature"])):
+        shown = " (chosen on training digits)" if q["temperature"] == r["realnvp_temperature"] else ""
         lines.append(
-            f"| Real NVP samples, T = {q['temperature']}{shown}: FID (1000 per set), labelled with p >= 0.9 | "
+            f"| Real NVP samples, T = {q['temperature']}{shown}: FID ({r['fid_samples']} per set) against test "
+            "digits, labelled with p >= 0.9 | "
             f"{q['fid']:.0f}, {100 * q['confident']:.0f} ± {100 * q['confident_half_width']:.0f}% | "
             f"{floor['fid']:.1f}, {100 * floor['confident']:.0f}% "
             "(real training digits) |"

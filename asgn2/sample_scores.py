@@ -15,7 +15,7 @@ from torch import nn
 
 from .classifier import confident_fraction, predict
 from .fid import fid_images
-from .metrics import proportion_interval
+from .intervals import proportion_interval
 
 
 def told_digit_agreement(judge: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, list[float]]:

@@ -38,7 +38,6 @@ from asgn2.conditional import ConditionalPixelCNN, mixture_nll_per_image
 from asgn2.data import PIXELS, eval_binarization, label_frequencies, load_mnist
 from asgn2.digit_base import DiagonalGaussianMixture, fit_digit_base
 from asgn2.flows import Flow
-from asgn2.metrics import bits_per_dim
 from asgn2.pixelcnn import test_nll
 from asgn2.profiles import PROFILES
 from asgn2.realnvp import RealNVP, dequantize, test_bits_per_dim, train_realnvp
@@ -47,6 +46,7 @@ from asgn2.runs import train_or_load
 from asgn2.runtime import setup
 from asgn2.sample_scores import score_samples
 from asgn2.sampler import sample, sample_label_mixture
+from asgn2.units import bits_per_dim
 
 
 def real_sets(data, n: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,7 +38,7 @@ from asgn2.conditional import ConditionalPixelCNN, mixture_hole_log_prob, pixel_
 from asgn2.data import binarize
 from asgn2.holes import HOLE_KINDS, hole_mask
 from asgn2.inpainting_eval import evaluation_digits, in_chunks, majority, nearest_baselines
-from asgn2.metrics import mean_and_interval
+from asgn2.intervals import mean_and_interval
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.recogniser import accuracy as recogniser_accuracy
@@ -93,7 +93,7 @@ def votes(args: argparse.Namespace, model: ConditionalPixelCNN, data: Data, abou
     judged_by, lines = judge(args, data), []
     _, labels, x = evaluation_digits(test_x, test_y, digits, spec.seed)  # the quality table's digits
     x, s_max = x.to(args.device), subsets[-1]
-    train_binary = binarize(train_x, "stochastic", generator("baselines", spec.seed))
+    train_binary = binarize(train_x, generator("baselines", spec.seed))
     header = ["nearest", "10-NN", "r's top class"] + [f"S = {s}" for s in subsets]
     header += [f"drawn digits' majority, S = {s_max}", f"raster, S = {s_max}"]
     emit(lines, f"{digits} random test digits (the quality table's), up to S = {s_max}; vote %; {about}.")

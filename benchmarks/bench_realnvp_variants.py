@@ -30,13 +30,14 @@ from asgn2.classifier import confident_fraction, train_classifier
 from asgn2.data import PIXELS, load_mnist
 from asgn2.fid import fid_images
 from asgn2.flows import Composite, Flow, Transform
-from asgn2.metrics import bits_per_dim, mean_and_interval, proportion_interval
+from asgn2.intervals import mean_and_interval, proportion_interval
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.realnvp import dequantize, real_nvp, realnvp_loss
 from asgn2.realnvp_eval import sample_quality
 from asgn2.runtime import setup
 from asgn2.training import train
+from asgn2.units import bits_per_dim
 
 BASE = PROFILES["default"].realnvp
 

@@ -21,7 +21,7 @@ from asgn2.data import binarize, eval_binarization, load_mnist
 from asgn2.holes import hole_mask
 from asgn2.inpainting import nearest_training_digits
 from asgn2.inpainting_eval import KNN, majority
-from asgn2.metrics import proportion_interval
+from asgn2.intervals import proportion_interval
 from asgn2.profiles import PROFILES
 from asgn2.randomness import generator
 from asgn2.recogniser import accuracy, train_recogniser
@@ -70,7 +70,7 @@ def main() -> None:
             numbers[run] = dict(zip(KINDS, named, strict=True))
             numbers[run].update(steps=history.steps, seconds=history.wall_time_s)
     x = eval_binarization(images)  # as `accuracy` binarizes
-    train_binary = binarize(train_data[0], "stochastic", generator("baselines", 0))
+    train_binary = binarize(train_data[0], generator("baselines", 0))
     knn = []
     for kind in KINDS:
         neighbours = nearest_training_digits(x, hole_mask(kind, len(x)), train_binary, k=KNN)

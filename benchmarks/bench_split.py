@@ -24,7 +24,7 @@ from asgn2 import inpainting_eval, pixelcnn, randomness, sampler
 from asgn2.classifier import train_classifier
 from asgn2.conditional import train_conditional
 from asgn2.data import eval_binarization, label_frequencies, load_mnist
-from asgn2.metrics import mean_and_interval
+from asgn2.intervals import mean_and_interval
 from asgn2.profiles import PROFILES
 from asgn2.runtime import setup
 from asgn2.sample_scores import score_samples

@@ -77,18 +77,11 @@ def test_bad_split():
         load_mnist("validation")
 
 
-def test_threshold_binarization_is_exact():
-    images = torch.arange(256, dtype=torch.uint8).reshape(1, 1, 16, 16)
-    binary = binarize(images, "threshold")
-    assert binary.dtype == torch.float32 and binary.shape == images.shape
-    assert torch.equal(binary.flatten(), (torch.arange(256) >= 128).float())  # intensity/255 > 0.5 <=> pixel >= 128
-
-
 def test_stochastic_binarization_reproducible_and_unbiased():
     images = torch.full((200, 1, 28, 28), 64, dtype=torch.uint8)
-    a, b = binarize(images, "stochastic", gen(3)), binarize(images, "stochastic", gen(3))
+    a, b = binarize(images, gen(3)), binarize(images, gen(3))
     assert torch.equal(a, b)
-    assert not torch.equal(a, binarize(images, "stochastic", gen(4)))
+    assert not torch.equal(a, binarize(images, gen(4)))
     assert set(a.unique().tolist()) <= {0.0, 1.0}
     p, n = 64 / 255, a.numel()
     assert abs(a.mean().item() - p) < 5 * (p * (1 - p) / n) ** 0.5
@@ -96,18 +89,17 @@ def test_stochastic_binarization_reproducible_and_unbiased():
 
 def test_stochastic_binarization_keeps_extremes():
     images = torch.tensor([0, 255], dtype=torch.uint8).reshape(1, 1, 1, 2).repeat(50, 1, 1, 1)
-    binary = binarize(images, "stochastic", gen(0))
+    binary = binarize(images, gen(0))
     assert binary[..., 0].eq(0).all() and binary[..., 1].eq(1).all()
 
 
 @pytest.mark.parametrize(
-    ("images", "method", "match"),
+    ("images", "match"),
     [
-        (torch.zeros(2, 1, 28, 28), "threshold", "uint8"),
-        (torch.zeros(2, 28, 28, dtype=torch.uint8), "threshold", r"\(N, 1, H, W\)"),
-        (torch.zeros(2, 1, 28, 28, dtype=torch.uint8), "otsu", "method must be one of"),
+        (torch.zeros(2, 1, 28, 28), "uint8"),
+        (torch.zeros(2, 28, 28, dtype=torch.uint8), r"\(N, 1, H, W\)"),
     ],
 )
-def test_binarize_bad_input(images, method, match):
+def test_binarize_bad_input(images, match):
     with pytest.raises(ValueError, match=match):
-        binarize(images, method)
+        binarize(images)

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from asgn2 import realnvp
+from asgn2 import checks, realnvp
 from asgn2.flows import Composite, Flow, Logit, Scale, StandardNormal, Transform
 from asgn2.realnvp import AffineCoupling, RealNVP, RealNVPConfig, checkerboard, dequantize, real_nvp
 
@@ -58,15 +58,10 @@ CASES = {
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_round_trip_and_log_dets_cancel(name):
-    make, inputs, scale = CASES[name]
-    transform, x = make().double(), inputs().double()  # float64: the tolerances below are about the algebra
-    with torch.no_grad():
-        z, log_det = transform(x)
-        x_back, log_det_back = transform.inverse(z)
-    assert log_det.shape == log_det_back.shape == (x.shape[0],)
-    assert (x_back.view_as(x) - x).abs().max() / scale < 1e-5  # within 1e-5 of the input's range
-    dims = x[0].numel()  # float32 sums of `dims` terms: allow 1e-6 per term
-    assert ((log_det + log_det_back).abs() <= 1e-6 * (dims + log_det.abs())).all()
+    """`asgn2.checks.flow_contract`, in float64 with the parameters perturbed further: log_det of shape (N,),
+    inverse(forward(x)) = x, log_det = log|det dz/dx| from autograd's slogdet, the inverse's log_det = -forward's."""
+    make, inputs, _ = CASES[name]
+    checks.require(checks.flow_contract(make(), inputs()))
 
 
 @pytest.mark.mnist
@@ -78,17 +73,13 @@ def test_round_trip_on_real_mnist(mnist_test):
 
 
 def test_log_det_equals_autograd_jacobian_of_full_784_dim_model():
-    model = small_realnvp().double()
-    v = dequantize(torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)).double().flatten(1)
-    for sample in v:
-        # one backward pass gives the whole Jacobian: row k of the batch gradient is d z_k / d v
-        rows = sample.repeat(784, 1).requires_grad_(True)
-        z = model(rows)[0]
-        z.diagonal().sum().backward()
-        jacobian = rows.grad
-        sign, logabsdet = torch.linalg.slogdet(jacobian)
-        assert sign != 0
-        assert abs(logabsdet.item() - model(sample[None])[1].item()) < 1e-6
+    """The whole Real NVP: its log-det against the full 784 x 784 Jacobian's, every pixel transformed by some
+    coupling, and each coupling's log-scale bounded (`asgn2.checks`)."""
+    model = small_realnvp()
+    v = dequantize(torch.randint(0, 256, (2, 1, 28, 28), dtype=torch.uint8)).flatten(1)
+    verdicts = checks.flow_contract(model, v, perturb=0.0)
+    checks.require(verdicts, checks.every_dimension_transformed(model, v), checks.scale_bounded(model, v))
+    assert next(x for x in verdicts if x.check == "log-det").passed
 
 
 def integrate_2d(log_prob, lo: list[float], hi: list[float], steps: int) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "asgn2"
 ANSWER = {"pixelcnn", "realnvp", "flows"}
-INFRASTRUCTURE = {"data", "randomness", "metrics", "training", "runs", "checkpoints", "runtime"}
+INFRASTRUCTURE = {"data", "randomness", "units", "intervals", "training", "runs", "checkpoints", "runtime"}
 
 
 def imports(module: str) -> set[str]:

@@ -16,7 +16,16 @@ from asgn2.classifier import MnistClassifier
 from asgn2.conditional import ConditionalPixelCNN, ConditionConfig
 from asgn2.data import binarize
 from asgn2.holes import hole_mask
-from asgn2.inpainting_eval import CONTEXT, InpaintingEvalSpec, evaluate, evaluate_family, noise_floor, table
+from asgn2.inpainting_eval import (
+    CONTEXT,
+    ORIGINAL,
+    InpaintingEvalSpec,
+    evaluate,
+    evaluate_family,
+    noise_floor,
+    paired_difference,
+    table,
+)
 from asgn2.pixelcnn import PixelCNN, PixelCNNConfig
 from asgn2.randomness import generator
 
@@ -32,12 +41,19 @@ def test_evaluation_rows_and_table(mnist_train, mnist_test):
     train = (mnist_train[0][:3000], mnist_train[1][:3000])
     rows = evaluate(model, judge, *mnist_test, *train, spec)
     methods = [(r["holes"], r["method"]) for r in rows]
-    assert methods[0] == ("none", "original digits")
+    assert methods[0] == ("none", ORIGINAL)
     for kind in spec.kinds:
         for method in ("black", "nearest", CONTEXT, "raster", "sir", "conditional"):
             assert (kind, method) in methods
     ring = {r["method"]: r for r in rows if r["holes"] == "ring"}
     assert not ring["raster"]["seen"] and ring["sir"]["ess"][0] <= spec.candidates
+    # the per-digit votes are kept: the paired difference's mean is the difference of the means, its interval the
+    # spread of the per-digit differences (zero when the two methods agree on every digit)
+    a, b = ring["conditional"], ring["nearest"]
+    assert len(a["votes"]) == spec.digits and a["vote"][0] == pytest.approx(sum(a["votes"]) / spec.digits)
+    difference, half = paired_difference(a, b)
+    assert difference == pytest.approx(a["vote"][0] - b["vote"][0])
+    assert paired_difference(a, a) == (0.0, 0.0) and half >= 0
     for r in rows:
         for key in ("agree", "vote", "pixels"):
             if key in r:
@@ -138,7 +154,7 @@ def test_evaluate_family_rows_against_a_brute_force_count(kind):
     g = torch.Generator().manual_seed(0)
     n, spec = 8, InpaintingEvalSpec(digits=8, samples=3, candidates=5, kinds=("top",))
     grey = torch.randint(0, 256, (n, 1, 28, 28), dtype=torch.uint8, generator=g)
-    truth = binarize(grey, "stochastic", g)
+    truth = binarize(grey, g)
     labels = [judged(t) + (i % 2) for i, t in enumerate(truth)]  # the judge's label of the digit, for half of them
     train_binary = (torch.rand(60, 1, 28, 28, generator=g) < 0.3).float()
     train_labels = torch.randint(0, 10, (60,), generator=g)

@@ -14,8 +14,9 @@ from torch import nn
 
 from asgn2 import classifier, fid, pixelcnn, realnvp, realnvp_eval
 from asgn2.flows import Flow
-from asgn2.metrics import bits_per_dim, mean_and_interval, proportion_interval
+from asgn2.intervals import mean_and_interval, proportion_interval
 from asgn2.randomness import generator
+from asgn2.units import bits_per_dim
 
 Z975 = statistics.NormalDist().inv_cdf(0.975)  # 1.95996...: the 95% normal quantile, not typed in
 LN2 = math.log(2)
@@ -186,7 +187,7 @@ def test_sample_quality_rows_against_a_brute_force_count():
     torch.manual_seed(1)
     judge = classifier.MnistClassifier(width=2).eval()
     real = uint8_images(70, seed=4)
-    samples = [realnvp.sample(model, n, t, generator("sampling", 5 + k)) for k, t in enumerate(temperatures)]
+    samples = [realnvp.sample(model, n, t, generator("sampling", 5 + round(100 * t))) for t in temperatures]
     sure = classifier.confidence(judge, samples[0])
     threshold = sure.sort().values[n // 2].item()  # a value that occurs: >= and > differ there
     rows = realnvp_eval.sample_quality(model, judge, real, temperatures, n=n, seed=5, confident=threshold)
@@ -204,6 +205,24 @@ def test_sample_quality_rows_against_a_brute_force_count():
         p = count / n
         assert row["confident_half_width"] == pytest.approx(Z975 * math.sqrt(p * (1 - p) / n), rel=1e-4)
     assert 0 < rows[0]["confident"] < 1
+
+
+def test_the_temperature_grid_grows_until_the_chosen_one_is_inside():
+    """A score with its minimum at T = 0.4, below the grid [0.7, 1.0]: the grid grows downward one step at a time
+    and stops when the lowest FID has a scored neighbour on each side; each temperature is scored once."""
+    scored: list[float] = []
+
+    def rows_at(temperatures: list[float]) -> list[dict[str, float]]:
+        scored.extend(temperatures)
+        return [{"temperature": t, "fid": (t - 0.4) ** 2} for t in temperatures]
+
+    chosen, rows = realnvp_eval.choose_temperature(rows_at, [1.0, 0.9, 0.8, 0.7])
+    assert chosen == 0.4 and [r["temperature"] for r in rows] == [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+    assert sorted(scored) == sorted(set(scored))
+    upward, _ = realnvp_eval.choose_temperature(lambda ts: [{"temperature": t, "fid": -t} for t in ts], [0.5, 1.0])
+    assert upward == 2.0  # the upper limit
+    inside, rows = realnvp_eval.choose_temperature(rows_at, [0.3, 0.4, 0.6])
+    assert inside == 0.4 and len(rows) == 3
 
 
 def test_temperature_scales_the_latent():

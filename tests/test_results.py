@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
@@ -56,3 +57,18 @@ def test_editing_a_record_without_regenerating_is_caught(tmp_path):
     (folder / "toy-comparison.json").write_text(json.dumps(edited))
     diff = results.stale(folder, md)
     assert "-| toy | 1.25 |" in diff and "+| toy | 0.99 |" in diff
+
+
+def test_a_temperature_table_shows_the_chosen_neighbourhood_and_says_what_it_left_out():
+    from asgn2 import report
+
+    rows = [
+        {"temperature": t / 10, "fid": 300 - t, "confident": 0.5, "confident_half_width": 0.03} for t in range(7, 18)
+    ]
+    floor = {"fid": 11.8, "confident": 0.97}
+    text = report.temperature_table(1000, floor, rows, rows, 1.6)
+    assert re.findall(r"\| T = ([\d.]+)", text) == ["1.0", "1.4", "1.5", "1.6", "1.7"]
+    assert "| T = 1.6 (chosen) | 284 | 284 | 50 ± 3% |" in text
+    assert "11 temperatures scored (T = 0.7 to 1.7); shown: those within 0.2 of the chosen one, and T = 1." in text
+    few = rows[2:5]  # T = 0.9, 1.0, 1.1: all within 0.2 of 1.0, all shown, nothing to say
+    assert "scored" not in report.temperature_table(1000, floor, few, few, 1.0)

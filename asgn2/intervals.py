@@ -1,17 +1,10 @@
-"""Units and intervals shared by every model and evaluation."""
+"""95% intervals, the one convention of every interval the package prints (normal approximation)."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-
-from .data import PIXELS
-
-
-def bits_per_dim(nll_nats: float | torch.Tensor, dims: int = PIXELS) -> float | torch.Tensor:
-    """Negative log-likelihood in nats per image -> bits per dimension: nll / (dims ln 2). Positive in, positive out."""
-    return nll_nats / (dims * math.log(2))
 
 
 def proportion_interval(fraction: float, n: int) -> float:
