@@ -94,19 +94,27 @@ def bpd_table(
     )
 
 
-def _near(rows: list[dict[str, Any]], chosen: float, width: float = 0.2) -> list[int]:
-    """The indices of the rows a temperature table shows: T within `width` of the chosen one, and T = 1."""
-    return [k for k, r in enumerate(rows) if abs(r["temperature"] - chosen) <= width + 1e-9 or r["temperature"] == 1.0]
-
-
-def _scored(rows: list[dict[str, Any]], shown: list[int]) -> str:
-    temperatures = [r["temperature"] for r in rows]
-    if len(shown) == len(rows):
-        return ""
-    return (
-        f"\n\n{len(rows)} temperatures scored (T = {min(temperatures)} to {max(temperatures)}); shown: those within "
-        "0.2 of the chosen one, and T = 1."
+def _near_chosen(
+    choice: list[dict[str, Any]], test: list[dict[str, Any]], chosen: float, width: float = 0.2
+) -> tuple[list[tuple[dict[str, Any], dict[str, Any]]], str]:
+    """The (choice, test) row pairs a temperature table shows, T within `width` of the chosen one and T = 1, with
+    the T label of each, and the sentence saying what the table leaves out ("" when nothing)."""
+    pairs = [
+        (c, t)
+        for c, t in zip(choice, test, strict=True)
+        if abs(t["temperature"] - chosen) <= width + 1e-9 or t["temperature"] == 1.0
+    ]
+    if len(pairs) == len(test):
+        return pairs, ""
+    temperatures = [r["temperature"] for r in test]
+    return pairs, (
+        f"\n\n{len(test)} temperatures scored (T = {min(temperatures)} to {max(temperatures)}); shown: those within "
+        f"{width} of the chosen one, and T = 1."
     )
+
+
+def _temperature(t: float, chosen: float) -> str:
+    return f"T = {t}" + (" (chosen)" if t == chosen else "")
 
 
 def temperature_table(
@@ -114,36 +122,35 @@ def temperature_table(
 ) -> str:
     """Markdown: per temperature, the FID of n samples against n training digits (`choice`, which chooses T) and
     against n test digits (`test`, the report), and the confident share, below the same for n real training digits;
-    the temperatures near the chosen one and T = 1 (`_near`)."""
+    the temperatures near the chosen one and T = 1 (`_near_chosen`)."""
     lines = [
         f"| {n} images | FID vs {n} training digits (chooses T) | FID vs {n} test digits | labelled with p >= 0.9 |",
         "|---|---|---|---|",
         f"| real training digits (the floor) | | {floor['fid']:.1f} | {100 * floor['confident']:.0f}% |",
     ]
-    shown = _near(test, chosen)
-    for c, r in (pair for k, pair in enumerate(zip(choice, test, strict=True)) if k in shown):
-        mark = " (chosen)" if r["temperature"] == chosen else ""
+    pairs, left_out = _near_chosen(choice, test, chosen)
+    for c, r in pairs:
         confident = f"{100 * r['confident']:.0f} ± {100 * r['confident_half_width']:.0f}%"
-        lines.append(f"| T = {r['temperature']}{mark} | {c['fid']:.0f} | {r['fid']:.0f} | {confident} |")
-    return "\n".join(lines) + _scored(test, shown)
+        lines.append(f"| {_temperature(r['temperature'], chosen)} | {c['fid']:.0f} | {r['fid']:.0f} | {confident} |")
+    return "\n".join(lines) + left_out
 
 
 def digit_base_table(n: int, choice: list[dict[str, Any]], test: list[dict[str, Any]], chosen: float) -> str:
     """Markdown: per temperature, the per-digit base's samples: FID against n training digits (chooses T) and n
     test digits, the confident share, and how often the classifier names the told digit; the temperatures near the
-    chosen one and T = 1 (`_near`)."""
+    chosen one and T = 1 (`_near_chosen`)."""
     lines = [
         f"| {n} images | FID vs training digits (chooses T) | FID vs test digits | p >= 0.9 | told digit named |",
         "|---|---|---|---|---|",
     ]
-    shown = _near(test, chosen)
-    for c, d in (pair for k, pair in enumerate(zip(choice, test, strict=True)) if k in shown):
-        mark = " (chosen)" if d["temperature"] == chosen else ""
+    pairs, left_out = _near_chosen(choice, test, chosen)
+    for c, d in pairs:
         lines.append(
-            f"| T = {d['temperature']}{mark} | {c['fid']:.0f} | {d['fid']:.0f} | {100 * d['confident']:.0f} ± "
-            f"{100 * d['confident_half_width']:.0f}% | {100 * d['agree']:.0f} ± {100 * d['agree_half_width']:.0f}% |"
+            f"| {_temperature(d['temperature'], chosen)} | {c['fid']:.0f} | {d['fid']:.0f} | "
+            f"{100 * d['confident']:.0f} ± {100 * d['confident_half_width']:.0f}% | {100 * d['agree']:.0f} ± "
+            f"{100 * d['agree_half_width']:.0f}% |"
         )
-    return "\n".join(lines) + _scored(test, shown)
+    return "\n".join(lines) + left_out
 
 
 def results_table(numbers: dict[str, Any]) -> str:
